@@ -1,0 +1,31 @@
+//! Route registration: every endpoint, under `/api/v1` except health and metrics.
+
+use utoipa_actix_web::scope;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+pub mod auth;
+pub mod health;
+pub mod me;
+
+/// Registers every route (and with it, every OpenAPI path).
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(health::live).service(health::ready).service(crate::metrics::metrics_endpoint);
+
+    cfg.service(
+        scope::scope("/api/v1")
+            .service(auth::register)
+            .service(auth::verify_email)
+            .service(auth::password_reset)
+            .service(auth::password_reset_confirm)
+            .service(auth::login)
+            .service(auth::logout)
+            .service(me::me)
+            .service(me::update_me)
+            .service(me::change_password)
+            .service(me::resend_verification)
+            .service(me::list_tokens)
+            .service(me::create_token)
+            .service(me::delete_token)
+            .service(crate::openapi::openapi_json),
+    );
+}

@@ -1,0 +1,255 @@
+//! The `orator` binary: reads the configuration, connects the parts, and runs the API, the
+//! worker, or both. Composition only; behaviour lives in the library crates.
+
+use std::io::Read;
+use std::net::TcpListener;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use orator_api::AppState;
+use orator_config::{Config, LogFormat};
+use orator_domain::{DbPool, accounts, db};
+use orator_kv::Kv;
+use orator_mail::Mailer;
+use orator_storage::LocalDisk;
+use orator_worker::WorkerContext;
+use tracing_subscriber::EnvFilter;
+
+/// Turns documents into listenable audio.
+#[derive(Debug, Parser)]
+#[command(name = "orator", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serves the HTTP API.
+    Serve(RunArgs),
+    /// Runs the job worker.
+    Work(RunArgs),
+    /// Runs the API and the worker in one process (for local use).
+    All(RunArgs),
+    /// Applies pending database migrations and exits.
+    Migrate,
+    /// Prints the OpenAPI document to standard output.
+    Openapi,
+    /// Administrative tasks.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, clap::Args)]
+struct RunArgs {
+    /// Do not apply pending migrations at start.
+    #[arg(long)]
+    no_migrate: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Creates a staff user; the password is read from standard input.
+    Create {
+        /// The staff member's email address.
+        #[arg(long)]
+        email: String,
+        /// Read the password from standard input (required: never pass it as an argument).
+        #[arg(long)]
+        password_stdin: bool,
+        /// Display name.
+        #[arg(long)]
+        name: Option<String>,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        print!("{}", orator_api::openapi::document_json());
+        return ExitCode::SUCCESS;
+    }
+
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => {
+            eprintln!("orator: configuration error: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    init_logging(config.log_format);
+
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build();
+    let outcome = match runtime {
+        Ok(runtime) => runtime.block_on(run(cli.command, Arc::new(config))),
+        Err(err) => Err(err.into()),
+    };
+
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            tracing::error!(error = format!("{err:#}"), "orator stopped");
+            eprintln!("orator: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = EnvFilter::try_from_env("ORATOR_LOG")
+        .unwrap_or_else(|_| EnvFilter::new("info,actix_server=warn,apalis=warn"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+
+    match format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn run(command: Command, config: Arc<Config>) -> anyhow::Result<()> {
+    match command {
+        Command::Migrate => migrate(&config).await,
+        Command::Serve(args) => {
+            prepare(&config, &args).await?;
+            serve(config).await
+        }
+        Command::Work(args) => {
+            prepare(&config, &args).await?;
+            work(config, wait_for_shutdown()).await
+        }
+        Command::All(args) => {
+            prepare(&config, &args).await?;
+            let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+            let worker_stop = async move {
+                let mut stop_rx = stop_rx;
+                let _ = stop_rx.wait_for(|stopped| *stopped).await;
+            };
+            let worker = tokio::spawn(work(config.clone(), worker_stop));
+            let served = serve(config).await;
+            let _ = stop_tx.send(true);
+            let worked = worker.await.context("worker task")?;
+            served.and(worked)
+        }
+        Command::Admin { command: AdminCommand::Create { email, password_stdin, name } } => {
+            create_staff(&config, &email, password_stdin, name.as_deref()).await
+        }
+        Command::Openapi => Ok(()),
+    }
+}
+
+async fn prepare(config: &Config, args: &RunArgs) -> anyhow::Result<()> {
+    if args.no_migrate {
+        return Ok(());
+    }
+    migrate(config).await
+}
+
+async fn migrate(config: &Config) -> anyhow::Result<()> {
+    let url = config.database_url.expose();
+    db::ensure_database(url).await.context("creating the database")?;
+
+    let applied = db::run_migrations(url).await.context("applying migrations")?;
+
+    tracing::info!(migrations.applied = applied, "database is up to date");
+    Ok(())
+}
+
+fn pool(config: &Config) -> anyhow::Result<DbPool> {
+    let timeout = Config::millis(config.database_acquire_timeout_ms);
+    Ok(db::pool(config.database_url.expose(), config.database_pool_size, timeout)?)
+}
+
+fn mailer(config: &Config) -> anyhow::Result<Mailer> {
+    let mailer = match &config.smtp_url {
+        Some(url) => Mailer::smtp(url.expose(), &config.mail_from),
+        None => Mailer::spool(config.mail_dir(), &config.mail_from),
+    };
+    mailer.context("setting up mail (ORATOR_SMTP_URL / ORATOR_MAIL_FROM)")
+}
+
+/// Serves until SIGTERM or Ctrl-C (actix-web listens for both itself).
+async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
+    let kv = Kv::new(
+        config.redis_url.expose(),
+        &config.queue_prefix,
+        Config::millis(config.redis_timeout_ms),
+    )
+    .context("REDIS_URL")?;
+    let storage = Arc::new(LocalDisk::new(config.storage_dir()));
+    let state = AppState::new(config.clone(), pool(&config)?, kv, storage, mailer(&config)?);
+    let listener = TcpListener::bind(config.listen)
+        .with_context(|| format!("binding ORATOR_LISTEN={}", config.listen))?;
+    tracing::info!(listen = %config.listen, "serving the API");
+
+    orator_api::serve(state, listener).await.context("HTTP server")
+}
+
+async fn work(
+    config: Arc<Config>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let ctx = WorkerContext { db: pool(&config)?, config: config.clone() };
+    tracing::info!(concurrency = config.worker_concurrency, "running the job worker");
+
+    orator_worker::run(ctx, shutdown).await.context("job worker")
+}
+
+/// Resolves on SIGTERM or Ctrl-C.
+async fn wait_for_shutdown() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => {
+                    let _ = ctrl_c.await;
+                    return;
+                }
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+async fn create_staff(
+    config: &Config,
+    email: &str,
+    password_stdin: bool,
+    name: Option<&str>,
+) -> anyhow::Result<()> {
+    if !password_stdin {
+        bail!("pass --password-stdin and write the password to standard input");
+    }
+    let mut password = String::new();
+    std::io::stdin().read_to_string(&mut password).context("reading the password")?;
+    let password = password.trim_end_matches(['\r', '\n']);
+
+    migrate(config).await?;
+    let pool = pool(config)?;
+    let mut conn = db::conn(&pool).await?;
+    let settings = accounts::AccountSettings::from_config(config);
+    let outcome = accounts::register(&mut conn, &settings, email, password, name, true).await;
+
+    match outcome {
+        Ok((user, _)) => {
+            println!("created staff user {}", user.id);
+            Ok(())
+        }
+        Err(accounts::AccountError::EmailTaken) => bail!("an account with this email exists"),
+        Err(accounts::AccountError::WeakPassword(weakness)) => {
+            bail!("password refused: {weakness:?}")
+        }
+        Err(err) => Err(err.into()),
+    }
+}

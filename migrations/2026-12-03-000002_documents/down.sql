@@ -1,0 +1,4 @@
+DROP TABLE voice_previews;
+DROP TABLE audios;
+DROP TABLE pages;
+DROP TABLE documents;
