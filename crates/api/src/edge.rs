@@ -53,7 +53,6 @@ pub async fn edge(
     let locale = Locale::negotiate(accept_language.and_then(|value| value.to_str().ok()));
     let state = req.app_data::<web::Data<AppState>>().cloned();
     let state = state.as_ref().map(|data| data.get_ref().clone());
-    let http_request = req.request().clone();
     let method = req.method().to_string();
 
     let span = tracing::info_span!(
@@ -63,11 +62,9 @@ pub async fn edge(
         http.route = tracing::field::Empty,
         user.id = tracing::field::Empty,
     );
-    let outcome = next.call(req).instrument(span.clone()).await;
-    let response = match outcome {
-        Ok(response) => response.map_into_boxed_body(),
-        Err(err) => ServiceResponse::new(http_request, err.error_response()),
-    };
+    // Handler and extractor errors arrive as responses carrying the error; an `Err` here
+    // could only come from a middleware inside this one, and there is none.
+    let response = next.call(req).instrument(span.clone()).await?.map_into_boxed_body();
 
     let route = response.request().match_pattern().unwrap_or_else(|| "unmatched".to_owned());
     span.record("http.route", route.as_str());

@@ -47,6 +47,7 @@ pub fn record_request(method: &str, route: &str, status: u16, elapsed: Duration)
 /// Prometheus text exposition of the process's metrics.
 #[utoipa::path(
     tag = "platform",
+    security(()),
     responses((status = 200, description = "Metrics in Prometheus text format", body = String,
         content_type = "text/plain; version=0.0.4"))
 )]

@@ -37,9 +37,28 @@ impl PasswordPolicy {
             return Err(Weakness::TooLong);
         }
 
+        // A password built from the user's own address or name is guessable whatever its score.
+        let squashed = |text: &str| -> String {
+            text.chars().filter(|c| c.is_alphanumeric()).flat_map(char::to_lowercase).collect()
+        };
+        let password_letters = squashed(password);
+        let personal = context
+            .iter()
+            .map(|text| squashed(text.split('@').next().unwrap_or(text)))
+            .any(|word| word.len() >= 4 && password_letters.contains(&word));
+        if personal {
+            return Err(Weakness::TooCommon);
+        }
+
         // zxcvbn's cost grows with length; its first 100 characters decide the score.
         let sample: String = password.chars().take(100).collect();
-        let score = u8::from(zxcvbn::zxcvbn(&sample, context).score());
+        let words: Vec<&str> = context
+            .iter()
+            .flat_map(|text| text.split(|c: char| !c.is_alphanumeric()))
+            .filter(|word| word.len() >= 3)
+            .chain(context.iter().copied())
+            .collect();
+        let score = u8::from(zxcvbn::zxcvbn(&sample, &words).score());
         if score < self.min_strength {
             return Err(Weakness::TooCommon);
         }

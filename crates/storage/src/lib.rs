@@ -1,7 +1,7 @@
 //! Object storage behind one interface. Keys are always chosen by the server (for example
 //! `uploads/{user_id}/{uuid}`); nothing a user typed ever becomes part of a path.
 
-use std::path::{Component, Path, PathBuf};
+use std::path::PathBuf;
 
 mod local;
 
@@ -47,16 +47,12 @@ pub fn key_to_relative_path(key: &str) -> Result<PathBuf, StorageError> {
         return Err(StorageError::InvalidKey);
     }
 
-    let path = Path::new(key);
     let mut relative = PathBuf::new();
-    for component in path.components() {
-        match component {
-            Component::Normal(part) => relative.push(part),
-            _ => return Err(StorageError::InvalidKey),
+    for part in key.split('/') {
+        if part.is_empty() || part == "." || part == ".." {
+            return Err(StorageError::InvalidKey);
         }
-    }
-    if relative.as_os_str().is_empty() {
-        return Err(StorageError::InvalidKey);
+        relative.push(part);
     }
 
     Ok(relative)

@@ -78,11 +78,7 @@ pub async fn run(
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), WorkerError> {
     let config = ctx.config.clone();
-    let conn = apalis_redis::connect(config.redis_url.expose().as_str())
-        .await
-        .map_err(WorkerError::Redis)?;
-    let storage: RedisStorage<Delivery> =
-        RedisStorage::new(conn).with_config(redis_config(&config));
+    let storage = producer(&ctx).await?;
 
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let relay = tokio::spawn(relay_loop(ctx.clone(), storage.clone(), stop_rx.clone()));
@@ -118,6 +114,15 @@ pub async fn run(
     let _ = periodic.await;
 
     outcome.map_err(|err| WorkerError::Monitor(Box::new(err)))
+}
+
+/// Connects to the deployment's job queue in Redis.
+pub async fn producer(ctx: &WorkerContext) -> Result<RedisStorage<Delivery>, WorkerError> {
+    let conn = apalis_redis::connect(ctx.config.redis_url.expose().as_str())
+        .await
+        .map_err(WorkerError::Redis)?;
+
+    Ok(RedisStorage::new(conn).with_config(redis_config(&ctx.config)))
 }
 
 fn hostname() -> String {
