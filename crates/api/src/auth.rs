@@ -73,11 +73,8 @@ fn presented(req: &HttpRequest) -> Result<Presented, ApiError> {
         .cookie(SESSION_COOKIE)
         .map(|cookie| cookie.value().to_owned())
         .ok_or_else(|| ApiError::new(ErrorCode::Unauthenticated))?;
-    let csrf = req
-        .headers()
-        .get(CSRF_HEADER)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned);
+    let csrf =
+        req.headers().get(CSRF_HEADER).and_then(|value| value.to_str().ok()).map(str::to_owned);
 
     Ok(Presented::Cookie { token, csrf })
 }

@@ -120,25 +120,24 @@ fn render_problem(
     };
 
     if error.status().is_server_error() {
-        let cause = error.cause.as_ref().map(|cause| error_chain(cause.as_ref())).unwrap_or_default();
+        let cause =
+            error.cause.as_ref().map(|cause| error_chain(cause.as_ref())).unwrap_or_default();
         tracing::error!(parent: span, error.code = error.code.as_str(), error.cause = %cause, "request failed");
     }
 
     let retry_after = match error.code {
-        ErrorCode::ServiceUnavailable => Some(
-            state.map_or(crate::problem::DEFAULT_RETRY_AFTER_SECS, |state| {
+        ErrorCode::ServiceUnavailable => {
+            Some(state.map_or(crate::problem::DEFAULT_RETRY_AFTER_SECS, |state| {
                 state.config.unavailable_retry_after_secs
-            }),
-        ),
+            }))
+        }
         _ => error.retry_after_secs,
     };
     let problem = Problem::from_error(error, locale, &request_id.0);
     let body = serde_json::to_vec(&problem).unwrap_or_default();
 
     let mut builder = HttpResponse::build(error.status());
-    builder
-        .content_type(CONTENT_TYPE)
-        .insert_header((header::CONTENT_LANGUAGE, locale.tag()));
+    builder.content_type(CONTENT_TYPE).insert_header((header::CONTENT_LANGUAGE, locale.tag()));
     if let Some(secs) = retry_after {
         builder.insert_header((header::RETRY_AFTER, secs.to_string()));
     }
@@ -206,7 +205,10 @@ fn add_headers(headers: &mut header::HeaderMap, request_id: &RequestId, state: O
 }
 
 /// Maps the JSON extractor's failures to stable codes.
-pub fn json_error(err: actix_web::error::JsonPayloadError, _: &actix_web::HttpRequest) -> actix_web::Error {
+pub fn json_error(
+    err: actix_web::error::JsonPayloadError,
+    _: &actix_web::HttpRequest,
+) -> actix_web::Error {
     use actix_web::error::JsonPayloadError;
 
     let code = match &err {

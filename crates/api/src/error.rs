@@ -260,7 +260,9 @@ impl From<AccountError> for ApiError {
     fn from(err: AccountError) -> Self {
         match err {
             AccountError::EmailTaken => Self::new(ErrorCode::EmailTaken),
-            AccountError::WeakPassword(weakness) => Self::field("password", weakness_code(weakness)),
+            AccountError::WeakPassword(weakness) => {
+                Self::field("password", weakness_code(weakness))
+            }
             AccountError::InvalidCredentials => Self::new(ErrorCode::InvalidCredentials),
             AccountError::WrongPassword => Self::new(ErrorCode::WrongPassword),
             AccountError::InvalidToken => Self::new(ErrorCode::InvalidToken),

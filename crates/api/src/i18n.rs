@@ -58,10 +58,9 @@ impl Locale {
 
         for (range, _) in ranges {
             let primary = range.split('-').next().unwrap_or_default();
-            if let Some(shipped) = SHIPPED.iter().find(|tag| **tag == primary) {
-                if let Ok(id) = shipped.parse::<LanguageIdentifier>() {
-                    return Self(id);
-                }
+            let shipped = SHIPPED.iter().find(|tag| **tag == primary);
+            if let Some(id) = shipped.and_then(|tag| tag.parse::<LanguageIdentifier>().ok()) {
+                return Self(id);
             }
         }
 
@@ -110,7 +109,9 @@ mod tests {
         for tag in SHIPPED {
             let text = catalog(tag);
             for code in ErrorCode::ALL {
-                for id in [format!("err-{}", code.as_str()), format!("err-{}-detail", code.as_str())] {
+                for id in
+                    [format!("err-{}", code.as_str()), format!("err-{}-detail", code.as_str())]
+                {
                     if !has_message(text, &id) {
                         missing.push(format!("{tag}: {id}"));
                     }

@@ -30,11 +30,7 @@ pub async fn send_verification(state: &AppState, to: &str, token: &str) {
         link(state, "/verify-email", token),
         hours(state.config.verify_email_ttl_secs),
     );
-    let mail = Mail {
-        to: to.to_owned(),
-        subject: "Confirm your email address".to_owned(),
-        body,
-    };
+    let mail = Mail { to: to.to_owned(), subject: "Confirm your email address".to_owned(), body };
 
     deliver(state, mail, "verify_email").await;
 }
@@ -48,11 +44,7 @@ pub async fn send_password_reset(state: &AppState, to: &str, token: &str) {
         link(state, "/reset-password", token),
         hours(state.config.password_reset_ttl_secs),
     );
-    let mail = Mail {
-        to: to.to_owned(),
-        subject: "Reset your password".to_owned(),
-        body,
-    };
+    let mail = Mail { to: to.to_owned(), subject: "Reset your password".to_owned(), body };
 
     deliver(state, mail, "password_reset").await;
 }

@@ -11,7 +11,8 @@ use crate::auth::SESSION_COOKIE;
 
 /// Builds the OpenAPI document of every registered route.
 pub fn document() -> OpenApi {
-    let (_, mut api) = App::new().into_utoipa_app().configure(crate::routes::configure).split_for_parts();
+    let (_, mut api) =
+        App::new().into_utoipa_app().configure(crate::routes::configure).split_for_parts();
 
     api.info.title = "Orator API".to_owned();
     api.info.version = env!("CARGO_PKG_VERSION").to_owned();

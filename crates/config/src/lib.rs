@@ -341,6 +341,9 @@ fn invalid(variable: &'static str, reason: &str) -> ConfigError {
 
 impl fmt::Display for SettingDoc {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.default.is_empty() {
+            return write!(f, "| `{}` | (none) | {} |", self.variable, self.description);
+        }
         write!(f, "| `{}` | `{}` | {} |", self.variable, self.default, self.description)
     }
 }
@@ -392,6 +395,16 @@ mod tests {
         let printed = format!("{config:?}");
 
         assert!(!printed.contains("hunter2"));
+    }
+
+    #[test]
+    fn the_readme_lists_every_setting_as_declared() {
+        let readme = include_str!("../../../README.md");
+
+        for doc in Config::documentation() {
+            let row = doc.to_string();
+            assert!(readme.contains(&row), "README lacks or misstates: {row}");
+        }
     }
 
     #[test]

@@ -253,10 +253,7 @@ pub async fn verify_email(conn: &mut AsyncPgConnection, token: &str) -> Result<U
     conn.transaction(async |conn| {
         let user_id = consume_mail_token(conn, TokenPurpose::VerifyEmail, token).await?;
         let user = diesel::update(users::table.find(user_id))
-            .set((
-                users::email_verified_at.eq(Utc::now()),
-                users::updated_at.eq(diesel::dsl::now),
-            ))
+            .set((users::email_verified_at.eq(Utc::now()), users::updated_at.eq(diesel::dsl::now)))
             .returning(User::as_returning())
             .get_result(conn)
             .await?;

@@ -34,13 +34,11 @@ pub enum DbError {
 impl DbError {
     /// Whether the failure means "try again later" rather than a bug.
     pub fn is_unavailable(&self) -> bool {
-        match self {
-            Self::Unavailable(_) => true,
-            Self::Query(DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _)) => {
-                true
-            }
-            _ => false,
-        }
+        matches!(
+            self,
+            Self::Unavailable(_)
+                | Self::Query(DieselError::DatabaseError(DatabaseErrorKind::ClosedConnection, _))
+        )
     }
 }
 
@@ -80,8 +78,7 @@ pub async fn conn(pool: &DbPool) -> Result<DbConn, DbError> {
 /// Connects to the server's `postgres` maintenance database to do so; an existing database
 /// is left alone, and two processes racing to create it both succeed.
 pub async fn ensure_database(url: &str) -> Result<(), DbError> {
-    let mut parsed =
-        url::Url::parse(url).map_err(|err| DbError::Unavailable(Box::new(err)))?;
+    let mut parsed = url::Url::parse(url).map_err(|err| DbError::Unavailable(Box::new(err)))?;
     let name = parsed.path().trim_start_matches('/').to_owned();
     if name.is_empty() || name == "postgres" {
         return Ok(());

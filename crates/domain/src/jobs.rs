@@ -409,7 +409,12 @@ pub async fn sweep(conn: &mut AsyncPgConnection, stuck_after: Duration) -> Resul
         let expired: Vec<(i64, String, i32, i32)> = job_outbox::table
             .filter(job_outbox::status.eq(JobStatus::Running.as_str()))
             .filter(job_outbox::lease_expires_at.lt(now))
-            .select((job_outbox::id, job_outbox::kind, job_outbox::attempts, job_outbox::max_attempts))
+            .select((
+                job_outbox::id,
+                job_outbox::kind,
+                job_outbox::attempts,
+                job_outbox::max_attempts,
+            ))
             .for_update()
             .skip_locked()
             .load(conn)
@@ -464,7 +469,8 @@ pub async fn purge_finished(
 
 /// Whether a job of this kind is already waiting or running (for periodic jobs).
 pub async fn has_open(conn: &mut AsyncPgConnection, kind: &str) -> Result<bool, DbError> {
-    let open = [JobStatus::Pending.as_str(), JobStatus::Enqueued.as_str(), JobStatus::Running.as_str()];
+    let open =
+        [JobStatus::Pending.as_str(), JobStatus::Enqueued.as_str(), JobStatus::Running.as_str()];
 
     let count: i64 = job_outbox::table
         .filter(job_outbox::kind.eq(kind))

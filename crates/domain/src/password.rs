@@ -1,7 +1,7 @@
 //! Password rules and hashing: Argon2id for storage, zxcvbn to refuse common passwords.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
 
 /// Why a password was refused.

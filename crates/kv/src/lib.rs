@@ -107,7 +107,12 @@ impl Kv {
     }
 
     /// Counts one event for `subject` in `bucket` and says whether it fits in the limit.
-    pub async fn hit(&self, bucket: &str, subject: &str, limit: Limit) -> Result<Decision, KvError> {
+    pub async fn hit(
+        &self,
+        bucket: &str,
+        subject: &str,
+        limit: Limit,
+    ) -> Result<Decision, KvError> {
         let key = self.key(&["rl", bucket, &hash_subject(subject)]);
         let window_ms = u64::try_from(limit.window.as_millis()).unwrap_or(u64::MAX);
         let mut conn = self.conn.clone();
@@ -125,7 +130,12 @@ impl Kv {
     }
 
     /// Says whether `subject` is already over the limit in `bucket`, without counting.
-    pub async fn peek(&self, bucket: &str, subject: &str, limit: Limit) -> Result<Decision, KvError> {
+    pub async fn peek(
+        &self,
+        bucket: &str,
+        subject: &str,
+        limit: Limit,
+    ) -> Result<Decision, KvError> {
         let key = self.key(&["rl", bucket, &hash_subject(subject)]);
         let mut conn = self.conn.clone();
 

@@ -37,6 +37,8 @@ enum Command {
     Migrate,
     /// Prints the OpenAPI document to standard output.
     Openapi,
+    /// Prints every setting with its default and meaning, as a Markdown table.
+    Settings,
     /// Administrative tasks.
     Admin {
         #[command(subcommand)]
@@ -69,9 +71,19 @@ enum AdminCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    if let Command::Openapi = cli.command {
-        print!("{}", orator_api::openapi::document_json());
-        return ExitCode::SUCCESS;
+    match cli.command {
+        Command::Openapi => {
+            print!("{}", orator_api::openapi::document_json());
+            return ExitCode::SUCCESS;
+        }
+        Command::Settings => {
+            println!("| Variable | Default | Meaning |\n|---|---|---|");
+            for setting in Config::documentation() {
+                println!("{setting}");
+            }
+            return ExitCode::SUCCESS;
+        }
+        _ => {}
     }
 
     let config = match Config::from_env() {
@@ -137,7 +149,7 @@ async fn run(command: Command, config: Arc<Config>) -> anyhow::Result<()> {
         Command::Admin { command: AdminCommand::Create { email, password_stdin, name } } => {
             create_staff(&config, &email, password_stdin, name.as_deref()).await
         }
-        Command::Openapi => Ok(()),
+        Command::Openapi | Command::Settings => Ok(()),
     }
 }
 

@@ -25,8 +25,7 @@ pub enum StorageError {
 #[async_trait::async_trait]
 pub trait Storage: Send + Sync + std::fmt::Debug {
     /// Stores `bytes` under `key`, replacing what was there.
-    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str)
-    -> Result<(), StorageError>;
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), StorageError>;
 
     /// Reads the whole object under `key`.
     async fn get(&self, key: &str) -> Result<Vec<u8>, StorageError>;

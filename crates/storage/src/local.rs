@@ -32,7 +32,12 @@ fn unavailable(err: std::io::Error) -> StorageError {
 
 #[async_trait::async_trait]
 impl Storage for LocalDisk {
-    async fn put(&self, key: &str, bytes: Vec<u8>, _content_type: &str) -> Result<(), StorageError> {
+    async fn put(
+        &self,
+        key: &str,
+        bytes: Vec<u8>,
+        _content_type: &str,
+    ) -> Result<(), StorageError> {
         let path = self.path_of(key)?;
         let parent = path.parent().ok_or(StorageError::InvalidKey)?;
         tokio::fs::create_dir_all(parent).await.map_err(unavailable)?;

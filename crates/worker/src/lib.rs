@@ -158,7 +158,9 @@ pub async fn process(ctx: &WorkerContext, outbox_id: i64) -> Result<(), DbError>
     let outcome = match tokio::time::timeout(soft_timeout, attempt).await {
         Ok(Ok(result)) => result,
         Ok(Err(_panic)) => Err(Failure::transient("job_panicked", "the job panicked")),
-        Err(_elapsed) => Err(Failure::transient("job_timed_out", "the job ran past its soft timeout")),
+        Err(_elapsed) => {
+            Err(Failure::transient("job_timed_out", "the job ran past its soft timeout"))
+        }
     };
     let duration_ms = started.elapsed().as_millis();
 
@@ -216,7 +218,8 @@ async fn record_failure(
 
 /// The retry spacing from the configuration.
 pub fn backoff(config: &Config) -> Backoff {
-    let millis = |value: u64| chrono::Duration::milliseconds(i64::try_from(value).unwrap_or(i64::MAX));
+    let millis =
+        |value: u64| chrono::Duration::milliseconds(i64::try_from(value).unwrap_or(i64::MAX));
 
     Backoff { base: millis(config.job_backoff_base_ms), max: millis(config.job_backoff_max_ms) }
 }
@@ -228,9 +231,8 @@ async fn relay_loop(
     mut stop: tokio::sync::watch::Receiver<bool>,
 ) {
     let interval = Config::millis(ctx.config.relay_interval_ms);
-    let stuck_after = chrono::Duration::seconds(
-        i64::try_from(ctx.config.job_lease_secs).unwrap_or(600),
-    );
+    let stuck_after =
+        chrono::Duration::seconds(i64::try_from(ctx.config.job_lease_secs).unwrap_or(600));
 
     loop {
         if let Err(err) = relay_once(&ctx, &mut storage).await {

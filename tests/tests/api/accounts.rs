@@ -13,12 +13,17 @@ async fn register_verify_login_logout_round_trip() {
     let email = "New.Reader@Example.com";
 
     let registered = app
-        .post("/api/v1/auth/register", &As::Anonymous, json!({"email": email, "password": PASSWORD}))
+        .post(
+            "/api/v1/auth/register",
+            &As::Anonymous,
+            json!({"email": email, "password": PASSWORD}),
+        )
         .await;
     let token = app.token_from_mail("new.reader@example.com", "/verify-email").expect("mail");
     let verified =
         app.post("/api/v1/auth/verify-email", &As::Anonymous, json!({"token": token})).await;
-    let reused = app.post("/api/v1/auth/verify-email", &As::Anonymous, json!({"token": token})).await;
+    let reused =
+        app.post("/api/v1/auth/verify-email", &As::Anonymous, json!({"token": token})).await;
     let login = app
         .post(
             "/api/v1/auth/login",
@@ -66,7 +71,11 @@ async fn short_and_common_passwords_are_refused_per_field() {
     let app = TestApp::new().await;
 
     let short = app
-        .post("/api/v1/auth/register", &As::Anonymous, json!({"email": "a@example.com", "password": "Xk9#fT2"}))
+        .post(
+            "/api/v1/auth/register",
+            &As::Anonymous,
+            json!({"email": "a@example.com", "password": "Xk9#fT2"}),
+        )
         .await;
     let common = app
         .post(
@@ -76,11 +85,18 @@ async fn short_and_common_passwords_are_refused_per_field() {
         )
         .await;
     let bad_email = app
-        .post("/api/v1/auth/register", &As::Anonymous, json!({"email": "nope", "password": PASSWORD}))
+        .post(
+            "/api/v1/auth/register",
+            &As::Anonymous,
+            json!({"email": "nope", "password": PASSWORD}),
+        )
         .await;
 
     assert_eq!(short.status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_eq!(short.json()["errors"], json!([{"field": "password", "code": "too_short", "message": "This value is too short."}]));
+    assert_eq!(
+        short.json()["errors"],
+        json!([{"field": "password", "code": "too_short", "message": "This value is too short."}])
+    );
     assert_eq!(common.json()["errors"][0]["code"], "common_password");
     assert_eq!(bad_email.json()["errors"][0]["field"], "email");
     assert_eq!(bad_email.json()["errors"][0]["code"], "invalid_email");
@@ -92,7 +108,8 @@ async fn session_cookies_carry_the_security_flags() {
     let local = TestApp::builder().env("ORATOR_SECURE_COOKIES", "false").build().await;
     let user = app.user().await;
     let local_user = local.user().await;
-    let body = |user: &orator_tests::TestUser| json!({"email": user.email, "password": user.password});
+    let body =
+        |user: &orator_tests::TestUser| json!({"email": user.email, "password": user.password});
 
     let secure = app.post("/api/v1/auth/login", &As::Anonymous, body(&user)).await;
     let plain = local.post("/api/v1/auth/login", &As::Anonymous, body(&local_user)).await;
@@ -132,15 +149,23 @@ async fn cookie_requests_need_the_csrf_header_on_unsafe_methods() {
 
     let read = app.get("/api/v1/me", &As::CookieWithoutCsrf(session.clone())).await;
     let refused = app
-        .send(Method::PATCH, "/api/v1/me", &As::CookieWithoutCsrf(session.clone()), Some(patch.clone()))
+        .send(
+            Method::PATCH,
+            "/api/v1/me",
+            &As::CookieWithoutCsrf(session.clone()),
+            Some(patch.clone()),
+        )
         .await;
     let mut forged = session.clone();
     forged.csrf = "forged".to_owned();
-    let forged = app.send(Method::PATCH, "/api/v1/me", &As::Cookie(forged), Some(patch.clone())).await;
-    let accepted =
-        app.send(Method::PATCH, "/api/v1/me", &As::Cookie(session.clone()), Some(patch.clone())).await;
-    let bearer =
-        app.send(Method::PATCH, "/api/v1/me", &As::Bearer(session.token.clone()), Some(patch)).await;
+    let forged =
+        app.send(Method::PATCH, "/api/v1/me", &As::Cookie(forged), Some(patch.clone())).await;
+    let accepted = app
+        .send(Method::PATCH, "/api/v1/me", &As::Cookie(session.clone()), Some(patch.clone()))
+        .await;
+    let bearer = app
+        .send(Method::PATCH, "/api/v1/me", &As::Bearer(session.token.clone()), Some(patch))
+        .await;
 
     assert_eq!(read.status, StatusCode::OK);
     assert_eq!(refused.status, StatusCode::FORBIDDEN);
@@ -183,7 +208,11 @@ async fn the_limit_is_shared_by_every_replica() {
         instance.post("/api/v1/auth/login", &As::Anonymous, wrong.clone()).await;
     }
     let locked = replica
-        .post("/api/v1/auth/login", &As::Anonymous, json!({"email": user.email, "password": PASSWORD}))
+        .post(
+            "/api/v1/auth/login",
+            &As::Anonymous,
+            json!({"email": user.email, "password": PASSWORD}),
+        )
         .await;
 
     assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS);
@@ -195,7 +224,11 @@ async fn unknown_email_and_wrong_password_look_the_same() {
     let user = app.user().await;
 
     let wrong_password = app
-        .post("/api/v1/auth/login", &As::Anonymous, json!({"email": user.email, "password": "wrong-password-123"}))
+        .post(
+            "/api/v1/auth/login",
+            &As::Anonymous,
+            json!({"email": user.email, "password": "wrong-password-123"}),
+        )
         .await;
     let unknown = app
         .post(
@@ -242,11 +275,21 @@ async fn changing_the_password_revokes_every_session() {
     assert_eq!(wrong.status, StatusCode::FORBIDDEN);
     assert_eq!(wrong.code(), "wrong_password");
     assert_eq!(changed.status, StatusCode::OK, "{}", changed.text());
-    assert_eq!(app.get("/api/v1/me", &As::Bearer(here.token)).await.status, StatusCode::UNAUTHORIZED);
-    assert_eq!(app.get("/api/v1/me", &As::Bearer(elsewhere.token)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/api/v1/me", &As::Bearer(here.token)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        app.get("/api/v1/me", &As::Bearer(elsewhere.token)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(app.get("/api/v1/me", &fresh).await.status, StatusCode::OK);
     let old_login = app
-        .post("/api/v1/auth/login", &As::Anonymous, json!({"email": user.email, "password": PASSWORD}))
+        .post(
+            "/api/v1/auth/login",
+            &As::Anonymous,
+            json!({"email": user.email, "password": PASSWORD}),
+        )
         .await;
     assert_eq!(old_login.status, StatusCode::UNAUTHORIZED);
 }
@@ -263,15 +306,22 @@ async fn password_reset_answers_alike_and_revokes_sessions() {
     let known =
         app.post("/api/v1/auth/password-reset", &As::Anonymous, json!({"email": user.email})).await;
     let token = app.token_from_mail(&user.email, "/reset-password").expect("reset mail");
-    let confirm = |password: &str| {
-        json!({"token": token, "password": password})
-    };
-    let weak = app.post("/api/v1/auth/password-reset/confirm", &As::Anonymous, confirm("password1")).await;
+    let confirm = |password: &str| json!({"token": token, "password": password});
+    let weak =
+        app.post("/api/v1/auth/password-reset/confirm", &As::Anonymous, confirm("password1")).await;
     let reset = app
-        .post("/api/v1/auth/password-reset/confirm", &As::Anonymous, confirm("ember-willow-cascade-9"))
+        .post(
+            "/api/v1/auth/password-reset/confirm",
+            &As::Anonymous,
+            confirm("ember-willow-cascade-9"),
+        )
         .await;
     let reused = app
-        .post("/api/v1/auth/password-reset/confirm", &As::Anonymous, confirm("another-fine-phrase-10"))
+        .post(
+            "/api/v1/auth/password-reset/confirm",
+            &As::Anonymous,
+            confirm("another-fine-phrase-10"),
+        )
         .await;
 
     assert_eq!(unknown.status, StatusCode::ACCEPTED);
@@ -281,7 +331,10 @@ async fn password_reset_answers_alike_and_revokes_sessions() {
     assert_eq!(weak.status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(reset.status, StatusCode::NO_CONTENT);
     assert_eq!(reused.code(), "invalid_token");
-    assert_eq!(app.get("/api/v1/me", &As::Bearer(session.token)).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        app.get("/api/v1/me", &As::Bearer(session.token)).await.status,
+        StatusCode::UNAUTHORIZED
+    );
     let login = app
         .post(
             "/api/v1/auth/login",
@@ -331,10 +384,19 @@ async fn profile_patch_distinguishes_absent_from_null() {
     let bearer = As::Bearer(app.login(&user).await.token);
 
     let named = app
-        .send(Method::PATCH, "/api/v1/me", &bearer, Some(json!({"display_name": "  Ada  ", "preferred_voice": "Joanna"})))
+        .send(
+            Method::PATCH,
+            "/api/v1/me",
+            &bearer,
+            Some(json!({"display_name": "  Ada  ", "preferred_voice": "Joanna"})),
+        )
         .await;
-    let untouched = app.send(Method::PATCH, "/api/v1/me", &bearer, Some(json!({"preferred_voice": null}))).await;
-    let invalid = app.send(Method::PATCH, "/api/v1/me", &bearer, Some(json!({"preferred_voice": "../x"}))).await;
+    let untouched = app
+        .send(Method::PATCH, "/api/v1/me", &bearer, Some(json!({"preferred_voice": null})))
+        .await;
+    let invalid = app
+        .send(Method::PATCH, "/api/v1/me", &bearer, Some(json!({"preferred_voice": "../x"})))
+        .await;
 
     assert_eq!(named.json()["display_name"], "Ada");
     assert_eq!(untouched.json()["display_name"], "Ada");

@@ -11,7 +11,11 @@ async fn errors_are_problem_documents_with_a_request_id() {
     let app = TestApp::new().await;
 
     let response = app
-        .call(TestRequest::get().uri("/api/v1/no-such-thing").insert_header(("X-Request-Id", "trace-42")))
+        .call(
+            TestRequest::get()
+                .uri("/api/v1/no-such-thing")
+                .insert_header(("X-Request-Id", "trace-42")),
+        )
         .await;
 
     let body = response.json();
@@ -46,23 +50,50 @@ async fn bad_bodies_get_their_own_codes() {
     let huge = "x".repeat(3 * 1024 * 1024);
 
     let malformed = app
-        .call(TestRequest::post().uri(register).insert_header((header::CONTENT_TYPE, "application/json")).set_payload("{\"email\":"))
+        .call(
+            TestRequest::post()
+                .uri(register)
+                .insert_header((header::CONTENT_TYPE, "application/json"))
+                .set_payload("{\"email\":"),
+        )
         .await;
     let wrong_type = app
-        .call(TestRequest::post().uri(register).insert_header((header::CONTENT_TYPE, "text/plain")).set_payload("hello"))
+        .call(
+            TestRequest::post()
+                .uri(register)
+                .insert_header((header::CONTENT_TYPE, "text/plain"))
+                .set_payload("hello"),
+        )
         .await;
     let oversized = app
-        .call(TestRequest::post().uri(register).insert_header((header::CONTENT_TYPE, "application/json")).set_payload(format!("{{\"email\":\"{huge}\"}}")))
+        .call(
+            TestRequest::post()
+                .uri(register)
+                .insert_header((header::CONTENT_TYPE, "application/json"))
+                .set_payload(format!("{{\"email\":\"{huge}\"}}")),
+        )
         .await;
     let unknown_field = app
         .post(register, &As::Anonymous, json!({"email": "a@example.com", "password": "violet-harbor-tangent-42", "is_staff": true}))
         .await;
     let wrong_shape = app.post(register, &As::Anonymous, json!({"email": 42})).await;
 
-    assert_eq!((malformed.status, malformed.code().as_str()), (StatusCode::BAD_REQUEST, "malformed_json"));
-    assert_eq!((wrong_type.status, wrong_type.code().as_str()), (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type"));
-    assert_eq!((oversized.status, oversized.code().as_str()), (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large"));
-    assert_eq!((unknown_field.status, unknown_field.code().as_str()), (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body"));
+    assert_eq!(
+        (malformed.status, malformed.code().as_str()),
+        (StatusCode::BAD_REQUEST, "malformed_json")
+    );
+    assert_eq!(
+        (wrong_type.status, wrong_type.code().as_str()),
+        (StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type")
+    );
+    assert_eq!(
+        (oversized.status, oversized.code().as_str()),
+        (StatusCode::PAYLOAD_TOO_LARGE, "body_too_large")
+    );
+    assert_eq!(
+        (unknown_field.status, unknown_field.code().as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "invalid_body")
+    );
     assert_eq!(wrong_shape.code(), "invalid_body");
 }
 
@@ -71,7 +102,11 @@ async fn messages_follow_accept_language() {
     let app = TestApp::new().await;
 
     let spanish = app
-        .call(TestRequest::get().uri("/api/v1/me").insert_header(("Accept-Language", "es-ES,es;q=0.9,en;q=0.5")))
+        .call(
+            TestRequest::get()
+                .uri("/api/v1/me")
+                .insert_header(("Accept-Language", "es-ES,es;q=0.9,en;q=0.5")),
+        )
         .await;
     let english = app.call(TestRequest::get().uri("/api/v1/me")).await;
     let unknown = app

@@ -107,7 +107,9 @@ async fn failures_retry_later_then_give_up_with_a_record() {
         .load(&mut conn)
         .await
         .unwrap();
-    assert!(matches!(retry, AfterFailure::Retrying { at } if at <= Utc::now() + Duration::seconds(1)));
+    assert!(
+        matches!(retry, AfterFailure::Retrying { at } if at <= Utc::now() + Duration::seconds(1))
+    );
     assert!(too_early.is_none(), "a job is not claimable before its retry time");
     assert_eq!(second.attempt, 2);
     assert_eq!(last, AfterFailure::GaveUp);
@@ -125,10 +127,14 @@ async fn a_permanent_failure_is_not_retried() {
     let id = jobs::enqueue(&mut conn, &Job::PurgeExpired, 5, Utc::now()).await.unwrap();
 
     let claimed = jobs::claim(&mut conn, id, Duration::minutes(5)).await.unwrap().unwrap();
-    let outcome =
-        jobs::fail(&mut conn, &claimed, &Failure::permanent("invalid_voice", "unknown voice"), &BACKOFF)
-            .await
-            .unwrap();
+    let outcome = jobs::fail(
+        &mut conn,
+        &claimed,
+        &Failure::permanent("invalid_voice", "unknown voice"),
+        &BACKOFF,
+    )
+    .await
+    .unwrap();
 
     assert_eq!(outcome, AfterFailure::GaveUp);
     assert_eq!(status_of(&app, id).await, ("failed".to_owned(), 1));
@@ -147,7 +153,11 @@ async fn the_sweeper_returns_jobs_of_dead_workers_counting_the_attempt() {
 
     assert_eq!(swept, 1);
     assert_eq!(retried.attempt, 2);
-    assert_eq!(status_of(&app, id).await, ("failed".to_owned(), 2), "out of attempts after two crashes");
+    assert_eq!(
+        status_of(&app, id).await,
+        ("failed".to_owned(), 2),
+        "out of attempts after two crashes"
+    );
     let lost: i64 = task_failures::table
         .filter(task_failures::error_code.eq("lease_expired"))
         .count()

@@ -1,5 +1,7 @@
 //! Black-box tests of the HTTP API against real PostgreSQL and Redis.
 
+#![expect(clippy::unwrap_used, reason = "test helpers fail the test loudly on broken setup")]
+
 mod accounts;
 mod errors;
 mod jobs;

@@ -45,7 +45,10 @@ async fn metrics_count_requests_by_route_and_status() {
 
     let text = metrics.text();
     assert_eq!(metrics.status, StatusCode::OK);
-    assert!(text.contains("http_requests_total{method=\"GET\",route=\"/health/live\",status=\"200\"}"), "{text}");
+    assert!(
+        text.contains("http_requests_total{method=\"GET\",route=\"/health/live\",status=\"200\"}"),
+        "{text}"
+    );
     assert!(text.contains("http_request_duration_seconds_bucket"));
     assert!(text.contains("db_pool_max_connections"));
 }
@@ -93,10 +96,18 @@ async fn logs_of_an_account_flow_hold_no_personal_data_or_secrets() {
         .await;
         let token = app.token_from_mail(email, "/verify-email").unwrap();
         app.post("/api/v1/auth/verify-email", &As::Anonymous, json!({"token": token})).await;
-        app.post("/api/v1/auth/login", &As::Anonymous, json!({"email": email, "password": "wrong-one-entirely"}))
-            .await;
+        app.post(
+            "/api/v1/auth/login",
+            &As::Anonymous,
+            json!({"email": email, "password": "wrong-one-entirely"}),
+        )
+        .await;
         let login = app
-            .post("/api/v1/auth/login", &As::Anonymous, json!({"email": email, "password": PASSWORD}))
+            .post(
+                "/api/v1/auth/login",
+                &As::Anonymous,
+                json!({"email": email, "password": PASSWORD}),
+            )
             .await;
         let session = login.json()["token"].as_str().unwrap().to_owned();
         let csrf = login.cookie_value("orator_csrf").unwrap();
@@ -108,7 +119,16 @@ async fn logs_of_an_account_flow_hold_no_personal_data_or_secrets() {
     let text = logs.contents();
     assert!(text.contains("signed in"), "nothing was captured: {text}");
     assert!(text.contains("request_id"));
-    for secret in [email, "private.person", PASSWORD, "wrong-one-entirely", &verify_token, &session, &csrf, "Private Person"] {
+    for secret in [
+        email,
+        "private.person",
+        PASSWORD,
+        "wrong-one-entirely",
+        &verify_token,
+        &session,
+        &csrf,
+        "Private Person",
+    ] {
         assert!(!text.contains(secret), "{secret} appears in the logs");
     }
 }

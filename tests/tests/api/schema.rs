@@ -45,7 +45,8 @@ async fn snapshot(conn: &mut AsyncPgConnection, schema: &str) -> Vec<String> {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_down_migration_undoes_its_up_migration() {
     let test_db = TestDb::empty().await;
-    let mut harness = AsyncMigrationHarness::new(AsyncPgConnection::establish(&test_db.url).await.unwrap());
+    let mut harness =
+        AsyncMigrationHarness::new(AsyncPgConnection::establish(&test_db.url).await.unwrap());
     let total = harness.pending_migrations(MIGRATIONS).unwrap().len();
     let mut probe = test_db.conn().await;
 

@@ -21,7 +21,8 @@ async fn api_tokens_are_shown_once_and_work_as_bearer() {
     let id = created.json()["id"].as_str().unwrap().to_owned();
     let me = app.get("/api/v1/me", &As::Bearer(token.clone())).await;
     let listed = app.get("/api/v1/me/tokens", &session).await;
-    let deleted = app.send(Method::DELETE, &format!("/api/v1/me/tokens/{id}"), &session, None).await;
+    let deleted =
+        app.send(Method::DELETE, &format!("/api/v1/me/tokens/{id}"), &session, None).await;
     let after = app.get("/api/v1/me", &As::Bearer(token)).await;
 
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text());
@@ -86,8 +87,10 @@ async fn someone_elses_token_is_not_found() {
     let created = app.post("/api/v1/me/tokens", &owner_session, json!({"name": "mine"})).await;
     let id = created.json()["id"].as_str().unwrap().to_owned();
 
-    let stolen = app.send(Method::DELETE, &format!("/api/v1/me/tokens/{id}"), &other_session, None).await;
-    let bad_id = app.send(Method::DELETE, "/api/v1/me/tokens/not-a-uuid", &other_session, None).await;
+    let stolen =
+        app.send(Method::DELETE, &format!("/api/v1/me/tokens/{id}"), &other_session, None).await;
+    let bad_id =
+        app.send(Method::DELETE, "/api/v1/me/tokens/not-a-uuid", &other_session, None).await;
 
     assert_eq!(stolen.status, StatusCode::NOT_FOUND);
     assert_eq!(stolen.code(), "not_found");

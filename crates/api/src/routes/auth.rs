@@ -58,7 +58,8 @@ pub async fn register(
         max: state.config.registrations_per_hour,
         window: std::time::Duration::from_secs(3600),
     };
-    if let Decision::Limited { retry_after } = state.kv.hit("register", &client.addr, limit).await? {
+    if let Decision::Limited { retry_after } = state.kv.hit("register", &client.addr, limit).await?
+    {
         return Err(ApiError::rate_limited(retry_after));
     }
     body.validate()?;

@@ -40,9 +40,10 @@ async fn within<E>(limit: Duration, check: impl Future<Output = Result<(), E>>) 
 async fn check_database(state: &AppState) -> Result<(), orator_domain::DbError> {
     use diesel_async::RunQueryDsl;
 
-    let mut conn = state.conn().await.map_err(|_| {
-        orator_domain::DbError::Unavailable("no connection".into())
-    })?;
+    let mut conn = state
+        .conn()
+        .await
+        .map_err(|_| orator_domain::DbError::Unavailable("no connection".into()))?;
     diesel::sql_query("SELECT 1").execute(&mut conn).await?;
 
     Ok(())

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs what building and testing Orator needs beyond the Rust toolchain:
+# Debian packages, and the diesel CLI used to check schema.rs against the migrations.
+set -euo pipefail
+
+DIESEL_VERSION=2.3.14
+packages=(libpq-dev pkg-config)
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+if ! diesel --version 2>/dev/null | grep -q "$DIESEL_VERSION"; then
+  echo "installing diesel_cli $DIESEL_VERSION"
+  cargo install diesel_cli --version "$DIESEL_VERSION" --no-default-features \
+    --features postgres --locked --quiet
+fi
