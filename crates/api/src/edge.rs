@@ -263,3 +263,36 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod rendering_tests {
+    use actix_web::{App, HttpResponse, test, web};
+
+    use super::*;
+
+    async fn failing() -> Result<HttpResponse, ApiError> {
+        Err(ApiError::internal("SELECT secret FROM vault WHERE bucket = 'orator-prod'"))
+    }
+
+    #[actix_web::test]
+    async fn a_500_shows_only_a_request_id() {
+        let app = test::init_service(
+            App::new()
+                .route("/boom", web::get().to(failing))
+                .wrap(actix_web::middleware::from_fn(edge)),
+        )
+        .await;
+
+        let response =
+            test::call_service(&app, test::TestRequest::get().uri("/boom").to_request()).await;
+
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body: serde_json::Value = test::read_body_json(response).await;
+        let text = body.to_string();
+        assert_eq!(body["code"], "internal_error");
+        assert!(body["request_id"].as_str().is_some_and(|id| !id.is_empty()));
+        for leak in ["SELECT", "vault", "orator-prod", "bucket"] {
+            assert!(!text.contains(leak), "{leak} leaked: {text}");
+        }
+    }
+}
