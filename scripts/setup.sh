@@ -4,6 +4,8 @@
 set -euo pipefail
 
 DIESEL_VERSION=2.3.14
+# A local S3-compatible server that verifies signatures, for the S3 storage tests.
+S3S_FS_VERSION=0.14.1
 packages=(libpq-dev pkg-config)
 
 missing=()
@@ -20,4 +22,9 @@ if ! diesel --version 2>/dev/null | grep -q "$DIESEL_VERSION"; then
   echo "installing diesel_cli $DIESEL_VERSION"
   cargo install diesel_cli --version "$DIESEL_VERSION" --no-default-features \
     --features postgres --locked --quiet
+fi
+
+if ! s3s-fs --version 2>/dev/null | grep -q "$S3S_FS_VERSION"; then
+  echo "installing s3s-fs $S3S_FS_VERSION"
+  cargo install s3s-fs --version "$S3S_FS_VERSION" --locked --features binary --quiet
 fi

@@ -4,6 +4,8 @@ CREATE TABLE documents (
     id uuid PRIMARY KEY,
     owner_id uuid NOT NULL REFERENCES users (id) ON DELETE CASCADE,
     title text NOT NULL CHECK (length(title) BETWEEN 1 AND 255),
+    -- A placeholder title (no title given) is replaced by one found in the content.
+    auto_title boolean NOT NULL DEFAULT false,
     source_kind text NOT NULL CHECK (source_kind IN ('upload', 'url', 'text')),
     source_url text,
     original_filename text,

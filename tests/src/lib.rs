@@ -212,13 +212,13 @@ impl TestAppBuilder {
         ]);
         vars.extend(self.overrides);
         let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("test config");
-        let state = build_state(Arc::new(config));
+        let state = build_state(Arc::new(config)).await;
 
         TestApp { state, db: test_db, data_dir }
     }
 }
 
-fn build_state(config: Arc<Config>) -> AppState {
+async fn build_state(config: Arc<Config>) -> AppState {
     let pool = db::pool(
         config.database_url.expose(),
         config.database_pool_size,
@@ -231,10 +231,10 @@ fn build_state(config: Arc<Config>) -> AppState {
         Config::millis(config.redis_timeout_ms),
     )
     .expect("redis handle");
-    let storage = Arc::new(orator_storage::LocalDisk::new(config.storage_dir()));
+    let stores = orator_storage::Stores::from_config(&config).await.expect("storage");
     let mailer = orator_mail::Mailer::spool(config.mail_dir(), &config.mail_from).expect("mailer");
 
-    AppState::new(config, pool, kv, storage, mailer)
+    AppState::new(config, pool, kv, stores, mailer)
 }
 
 impl TestApp {
@@ -249,8 +249,8 @@ impl TestApp {
     }
 
     /// A second app instance (another "replica") on the same schema and Redis prefix.
-    pub fn replica(&self) -> Self {
-        Self { state: build_state(self.state.config.clone()), ..self.clone() }
+    pub async fn replica(&self) -> Self {
+        Self { state: build_state(self.state.config.clone()).await, ..self.clone() }
     }
 
     /// Sends a request through the whole application.
@@ -393,6 +393,99 @@ impl TestApp {
                 Some(token)
             },
         )
+    }
+}
+
+impl TestApp {
+    /// The worker's view of this app: same database, storage, configuration and Redis.
+    pub fn worker_context(&self) -> orator_worker::WorkerContext {
+        let policy = self.state.fetch_policy.clone();
+        orator_worker::WorkerContext {
+            db: self.state.db.clone(),
+            config: self.state.config.clone(),
+            storage: self.state.storage.clone(),
+            fetcher: orator_fetch::Fetcher::new(policy),
+        }
+    }
+
+    /// Runs every due job in the outbox through the worker's code path (claim, run, record),
+    /// until none is left; returns how many deliveries were processed.
+    pub async fn run_pending_jobs(&self) -> usize {
+        use diesel::{ExpressionMethods, QueryDsl};
+        use orator_domain::schema::job_outbox;
+
+        let ctx = self.worker_context();
+        let mut processed = 0;
+        loop {
+            let mut conn = self.db.conn().await;
+            let due: Vec<i64> = job_outbox::table
+                .filter(job_outbox::status.eq_any(["pending", "enqueued"]))
+                .filter(job_outbox::run_after.le(chrono::Utc::now()))
+                .select(job_outbox::id)
+                .order(job_outbox::id)
+                .load(&mut conn)
+                .await
+                .expect("due jobs");
+            if due.is_empty() {
+                return processed;
+            }
+            for id in due {
+                orator_worker::process(&ctx, id).await.expect("job bookkeeping");
+                processed += 1;
+            }
+        }
+    }
+
+    /// Uploads `bytes` as a multipart form with the given file name (and title, if any).
+    pub async fn upload(
+        &self,
+        who: &As,
+        filename: &str,
+        bytes: &[u8],
+        title: Option<&str>,
+    ) -> TestResponse {
+        let boundary = format!("orator-{}", Uuid::new_v4().simple());
+        let mut body = Vec::new();
+        if let Some(title) = title {
+            body.extend_from_slice(
+                format!("--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\n{title}\r\n")
+                    .as_bytes(),
+            );
+        }
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{filename}\"\r\n\
+                 Content-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+
+        let mut request = test::TestRequest::post()
+            .uri("/api/v1/documents")
+            .insert_header((
+                header::CONTENT_TYPE,
+                format!("multipart/form-data; boundary={boundary}"),
+            ))
+            .peer_addr("203.0.113.7:40000".parse().expect("address"))
+            .set_payload(body);
+        if let As::Bearer(token) = who {
+            request = request.insert_header((header::AUTHORIZATION, format!("Bearer {token}")));
+        }
+
+        self.call(request).await
+    }
+
+    /// A verified user with a session made directly through the domain (so it works even
+    /// when the app under test cannot reach Redis), as a bearer credential.
+    pub async fn signed_in(&self) -> (TestUser, As) {
+        let user = self.user().await;
+        let mut conn = self.db.conn().await;
+        let session = accounts::start_session(&mut conn, &self.state.accounts, user.id, None)
+            .await
+            .expect("session");
+        (user, As::Bearer(session.token.plaintext))
     }
 }
 

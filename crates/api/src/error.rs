@@ -95,6 +95,12 @@ error_codes! {
     EmailTaken = "email_taken", CONFLICT;
     /// The user holds the maximum number of API tokens.
     TokenLimitReached = "token_limit_reached", CONFLICT;
+    /// Retry was asked for something that has not failed.
+    NotFailed = "not_failed", CONFLICT;
+    /// The uploaded file is larger than allowed.
+    FileTooLarge = "file_too_large", PAYLOAD_TOO_LARGE;
+    /// The URL is malformed, not http(s), or points somewhere imports may not reach.
+    UrlNotAllowed = "url_not_allowed", UNPROCESSABLE_ENTITY;
     /// Too many requests; retry after the `Retry-After` delay.
     RateLimited = "rate_limited", TOO_MANY_REQUESTS;
 }

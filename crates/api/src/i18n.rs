@@ -67,6 +67,12 @@ impl Locale {
         Self::default()
     }
 
+    /// The best shipped language for a request's `Accept-Language`.
+    pub fn of(req: &actix_web::HttpRequest) -> Self {
+        let header = req.headers().get(actix_web::http::header::ACCEPT_LANGUAGE);
+        Self::negotiate(header.and_then(|value| value.to_str().ok()))
+    }
+
     /// A message by id, falling back to English, then to the id itself.
     pub fn message(&self, id: &str) -> String {
         LOCALES.try_lookup(&self.0, id).unwrap_or_else(|| id.to_owned())
@@ -119,6 +125,12 @@ mod tests {
             }
             for code in FieldCode::ALL {
                 let id = format!("field-{}", code.as_str());
+                if !has_message(text, &id) {
+                    missing.push(format!("{tag}: {id}"));
+                }
+            }
+            for code in crate::routes::documents::DOCUMENT_ERROR_CODES {
+                let id = format!("doc-{code}");
                 if !has_message(text, &id) {
                     missing.push(format!("{tag}: {id}"));
                 }

@@ -21,6 +21,7 @@ pub mod pagination;
 pub mod problem;
 pub mod routes;
 pub mod state;
+pub mod upload;
 
 pub use error::{ApiError, ErrorCode};
 pub use state::AppState;

@@ -50,7 +50,7 @@ pub struct Paginated<T> {
 
 impl<T> Paginated<T> {
     /// Converts a domain page, mapping each item.
-    pub fn from_page<U>(page: orator_domain::pagination::Page<U>, map: impl Fn(U) -> T) -> Self {
+    pub fn from_page<U>(page: orator_domain::pagination::Slice<U>, map: impl Fn(U) -> T) -> Self {
         Self { items: page.items.into_iter().map(map).collect(), next_cursor: page.next_cursor }
     }
 }

@@ -20,10 +20,14 @@ pub struct AppState {
     pub kv: Kv,
     /// Object storage.
     pub storage: Arc<dyn Storage>,
+    /// Local-disk storage, when that is the backend: the API serves its signed URLs.
+    pub local_files: Option<Arc<orator_storage::LocalDisk>>,
     /// Outgoing mail.
     pub mailer: Mailer,
     /// Account rules derived from the configuration.
     pub accounts: AccountSettings,
+    /// What URL imports may reach.
+    pub fetch_policy: orator_fetch::FetchPolicy,
 }
 
 impl AppState {
@@ -32,12 +36,23 @@ impl AppState {
         config: Arc<Config>,
         db: DbPool,
         kv: Kv,
-        storage: Arc<dyn Storage>,
+        stores: orator_storage::Stores,
         mailer: Mailer,
     ) -> Self {
         let accounts = AccountSettings::from_config(&config);
+        // The binary checks the allow list at start; a bad one here refuses every import.
+        let fetch_policy = orator_fetch::FetchPolicy::from_config(&config).unwrap_or_default();
 
-        Self { config, db, kv, storage, mailer, accounts }
+        Self {
+            config,
+            db,
+            kv,
+            storage: stores.storage,
+            local_files: stores.local,
+            mailer,
+            accounts,
+            fetch_policy,
+        }
     }
 
     /// A database connection, or 503 when none can be had.

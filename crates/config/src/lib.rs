@@ -244,6 +244,48 @@ settings! {
     relay_interval_ms: u64 = "ORATOR_RELAY_INTERVAL_MS", "500";
     /// Finished outbox rows are deleted after this many seconds.
     job_retention_secs: u64 = "ORATOR_JOB_RETENTION_SECS", "604800";
+    /// Largest accepted upload (file or pasted text), in bytes; enforced while streaming.
+    upload_max_bytes: usize = "ORATOR_UPLOAD_MAX_BYTES", "52428800";
+    /// Longest page, in characters; longer text is split at headings or paragraphs.
+    page_max_chars: usize = "ORATOR_PAGE_MAX_CHARS", "10000";
+    /// Largest Markdown accepted when a page is edited, in bytes.
+    page_edit_max_bytes: usize = "ORATOR_PAGE_EDIT_MAX_BYTES", "1048576";
+    /// Most pages one document may have.
+    document_max_pages: usize = "ORATOR_DOCUMENT_MAX_PAGES", "2000";
+    /// Most characters extracted from one document.
+    document_max_chars: usize = "ORATOR_DOCUMENT_MAX_CHARS", "5000000";
+    /// Most bytes a DOCX may inflate to (zip-bomb guard).
+    docx_max_inflated_bytes: u64 = "ORATOR_DOCX_MAX_INFLATED_BYTES", "209715200";
+    /// Time allowed to extract text from one document, in seconds.
+    parse_timeout_secs: u64 = "ORATOR_PARSE_TIMEOUT_SECS", "120";
+    /// Retries of a failed document one user may ask for per hour.
+    document_retries_per_hour: u32 = "ORATOR_DOCUMENT_RETRIES_PER_HOUR", "5";
+    /// Uploaded objects with no document are removed after this many seconds.
+    orphan_grace_secs: u64 = "ORATOR_ORPHAN_GRACE_SECS", "3600";
+    /// `host:port` pairs URL imports may reach even when private (comma-separated).
+    url_allow: Option<String> = "ORATOR_URL_ALLOW", "";
+    /// Time limit of a URL import's fetch, in seconds.
+    fetch_timeout_secs: u64 = "ORATOR_FETCH_TIMEOUT_SECS", "10";
+    /// Largest fetched page, in bytes.
+    fetch_max_bytes: usize = "ORATOR_FETCH_MAX_BYTES", "5242880";
+    /// Redirects a URL import follows at most.
+    fetch_max_redirects: usize = "ORATOR_FETCH_MAX_REDIRECTS", "5";
+    /// Lifetime of signed download and playback URLs, in seconds.
+    signed_url_ttl_secs: u64 = "ORATOR_SIGNED_URL_TTL_SECS", "3600";
+    /// Key that signs local-storage URLs; set the same value on every replica.
+    signing_key: Option<Secret<String>> = "ORATOR_SIGNING_KEY", "";
+    /// S3 bucket for stored objects; without it objects go to `$ORATOR_DATA_DIR/storage`.
+    s3_bucket: Option<String> = "ORATOR_S3_BUCKET", "";
+    /// Use path-style S3 URLs (for S3-compatible servers).
+    s3_force_path_style: bool = "ORATOR_S3_FORCE_PATH_STYLE", "false";
+    /// AWS region for S3 and Polly.
+    aws_region: Option<String> = "AWS_REGION", "";
+    /// Endpoint URL for S3-compatible or test servers.
+    aws_endpoint_url: Option<String> = "AWS_ENDPOINT_URL", "";
+    /// AWS access key id (with the secret key, used instead of the default credential chain).
+    aws_access_key_id: Option<Secret<String>> = "AWS_ACCESS_KEY_ID", "";
+    /// AWS secret access key.
+    aws_secret_access_key: Option<Secret<String>> = "AWS_SECRET_ACCESS_KEY", "";
 }
 
 fn read<T: FromSetting>(

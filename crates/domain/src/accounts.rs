@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::db::DbError;
 use crate::models::{ApiToken, NewUser, Session, User};
-use crate::pagination::{Cursor, Page, PageRequest};
+use crate::pagination::{Cursor, PageRequest, Slice};
 use crate::password::{self, PasswordPolicy, Weakness};
 use crate::schema::{api_tokens, email_tokens, sessions, users};
 use crate::tokens::{self, API_TOKEN_PREFIX, IssuedToken, SESSION_PREFIX};
@@ -617,7 +617,7 @@ pub async fn list_api_tokens(
     conn: &mut AsyncPgConnection,
     user_id: Uuid,
     page: PageRequest,
-) -> Result<Page<ApiToken>, AccountError> {
+) -> Result<Slice<ApiToken>, AccountError> {
     let mut query = api_tokens::table
         .filter(api_tokens::user_id.eq(user_id))
         .filter(api_tokens::revoked_at.is_null())

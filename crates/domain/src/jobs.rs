@@ -27,6 +27,25 @@ pub const FAILURE_MESSAGE_MAX_CHARS: usize = 1000;
 pub enum Job {
     /// Delete expired sessions, mail tokens and finished outbox rows.
     PurgeExpired,
+    /// Turn a document's source into pages.
+    ParseDocument {
+        /// The document.
+        document_id: Uuid,
+    },
+    /// Fetch a web page and append it to a document as a new page.
+    ImportPage {
+        /// The document.
+        document_id: Uuid,
+        /// The page to fetch (checked at the request; vetted again when fetched).
+        url: String,
+    },
+    /// Remove stored objects whose rows are gone (their keys cannot be re-read).
+    DeleteObjects {
+        /// Storage keys.
+        keys: Vec<String>,
+    },
+    /// Remove uploaded objects that no document references.
+    SweepOrphans,
 }
 
 impl Job {
@@ -34,12 +53,21 @@ impl Job {
     pub fn kind(&self) -> &'static str {
         match self {
             Self::PurgeExpired => "purge_expired",
+            Self::ParseDocument { .. } => "parse_document",
+            Self::ImportPage { .. } => "import_page",
+            Self::DeleteObjects { .. } => "delete_objects",
+            Self::SweepOrphans => "sweep_orphans",
         }
     }
 
     /// The document a job is about, for failure records.
     pub fn document_id(&self) -> Option<Uuid> {
-        None
+        match self {
+            Self::ParseDocument { document_id } | Self::ImportPage { document_id, .. } => {
+                Some(*document_id)
+            }
+            Self::PurgeExpired | Self::DeleteObjects { .. } | Self::SweepOrphans => None,
+        }
     }
 
     /// The audio a job is about, for failure records.
@@ -246,9 +274,10 @@ pub async fn renew_lease(
     Ok(())
 }
 
-/// Marks a job finished.
-pub async fn complete(conn: &mut AsyncPgConnection, id: i64) -> Result<(), DbError> {
-    diesel::update(job_outbox::table.find(id))
+/// Marks a running job finished; `false` when it was not running (already finished). A
+/// handler may call it inside its own transaction to make its effect and the completion one.
+pub async fn complete(conn: &mut AsyncPgConnection, id: i64) -> Result<bool, DbError> {
+    let updated = diesel::update(job_outbox::table.find(id))
         .filter(job_outbox::status.eq(JobStatus::Running.as_str()))
         .set((
             job_outbox::status.eq(JobStatus::Done.as_str()),
@@ -259,7 +288,7 @@ pub async fn complete(conn: &mut AsyncPgConnection, id: i64) -> Result<(), DbErr
         .execute(conn)
         .await?;
 
-    Ok(())
+    Ok(updated == 1)
 }
 
 /// A failed attempt, described for staff: a stable code and a sanitized message.

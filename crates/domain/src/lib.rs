@@ -3,8 +3,10 @@
 //! Nothing here knows about HTTP or about the queue: the API and the worker call into this
 //! crate and translate its errors for their own audiences.
 
+pub mod access;
 pub mod accounts;
 pub mod db;
+pub mod documents;
 pub mod jobs;
 pub mod models;
 pub mod pagination;

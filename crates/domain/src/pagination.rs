@@ -40,6 +40,29 @@ impl Cursor {
     }
 }
 
+/// The position after which a list ordered by page number continues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NumberCursor {
+    /// Number of the last page seen.
+    #[serde(rename = "n")]
+    pub number: i32,
+}
+
+impl NumberCursor {
+    /// The cursor's opaque text form.
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    /// Reads a cursor from its text form; `None` when it is not one.
+    pub fn decode(text: &str) -> Option<Self> {
+        if text.len() > 100 {
+            return None;
+        }
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(text).ok()?).ok()
+    }
+}
+
 /// Which page to read.
 #[derive(Debug, Clone, Copy)]
 pub struct PageRequest {
@@ -49,9 +72,9 @@ pub struct PageRequest {
     pub after: Option<Cursor>,
 }
 
-/// One page of a list.
+/// One page of a list (a slice of it, to keep "page" for document pages).
 #[derive(Debug, Clone)]
-pub struct Page<T> {
+pub struct Slice<T> {
     /// The items, newest first.
     pub items: Vec<T>,
     /// The cursor of the next page, when there is one.
@@ -60,13 +83,13 @@ pub struct Page<T> {
 
 impl PageRequest {
     /// Builds the page from `limit + 1` fetched rows: the extra row only says that more exist.
-    pub fn finish<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> Cursor) -> Page<T> {
+    pub fn finish<T>(&self, mut rows: Vec<T>, key: impl Fn(&T) -> Cursor) -> Slice<T> {
         let limit = usize::try_from(self.limit).unwrap_or(0);
         let more = rows.len() > limit;
         rows.truncate(limit);
         let next_cursor = if more { rows.last().map(|row| key(row).encode()) } else { None };
 
-        Page { items: rows, next_cursor }
+        Slice { items: rows, next_cursor }
     }
 
     /// The number of rows to fetch.

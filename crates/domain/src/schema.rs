@@ -71,6 +71,7 @@ diesel::table! {
         id -> Uuid,
         owner_id -> Uuid,
         title -> Text,
+        auto_title -> Bool,
         source_kind -> Text,
         source_url -> Nullable<Text>,
         original_filename -> Nullable<Text>,

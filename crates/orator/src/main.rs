@@ -11,9 +11,10 @@ use clap::{Parser, Subcommand};
 use orator_api::AppState;
 use orator_config::{Config, LogFormat};
 use orator_domain::{DbPool, accounts, db};
+use orator_fetch::{FetchPolicy, Fetcher};
 use orator_kv::Kv;
 use orator_mail::Mailer;
-use orator_storage::LocalDisk;
+use orator_storage::Stores;
 use orator_worker::WorkerContext;
 use tracing_subscriber::EnvFilter;
 
@@ -127,21 +128,24 @@ async fn run(command: Command, config: Arc<Config>) -> anyhow::Result<()> {
         Command::Migrate => migrate(&config).await,
         Command::Serve(args) => {
             prepare(&config, &args).await?;
-            serve(config).await
+            let stores = stores(&config).await?;
+            serve(config, stores).await
         }
         Command::Work(args) => {
             prepare(&config, &args).await?;
-            work(config, wait_for_shutdown()).await
+            let stores = stores(&config).await?;
+            work(config, stores, wait_for_shutdown()).await
         }
         Command::All(args) => {
             prepare(&config, &args).await?;
+            let stores = stores(&config).await?;
             let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
             let worker_stop = async move {
                 let mut stop_rx = stop_rx;
                 let _ = stop_rx.wait_for(|stopped| *stopped).await;
             };
-            let worker = tokio::spawn(work(config.clone(), worker_stop));
-            let served = serve(config).await;
+            let worker = tokio::spawn(work(config.clone(), stores.clone(), worker_stop));
+            let served = serve(config, stores).await;
             let _ = stop_tx.send(true);
             let worked = worker.await.context("worker task")?;
             served.and(worked)
@@ -183,16 +187,25 @@ fn mailer(config: &Config) -> anyhow::Result<Mailer> {
     mailer.context("setting up mail (ORATOR_SMTP_URL / ORATOR_MAIL_FROM)")
 }
 
+async fn stores(config: &Config) -> anyhow::Result<Stores> {
+    let stores = Stores::from_config(config).await.context("setting up storage")?;
+    Ok(stores)
+}
+
+fn fetch_policy(config: &Config) -> anyhow::Result<FetchPolicy> {
+    FetchPolicy::from_config(config).context("ORATOR_URL_ALLOW must list host:port entries")
+}
+
 /// Serves until SIGTERM or Ctrl-C (actix-web listens for both itself).
-async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
+async fn serve(config: Arc<Config>, stores: Stores) -> anyhow::Result<()> {
+    fetch_policy(&config)?;
     let kv = Kv::new(
         config.redis_url.expose(),
         &config.queue_prefix,
         Config::millis(config.redis_timeout_ms),
     )
     .context("REDIS_URL")?;
-    let storage = Arc::new(LocalDisk::new(config.storage_dir()));
-    let state = AppState::new(config.clone(), pool(&config)?, kv, storage, mailer(&config)?);
+    let state = AppState::new(config.clone(), pool(&config)?, kv, stores, mailer(&config)?);
     let listener = TcpListener::bind(config.listen)
         .with_context(|| format!("binding ORATOR_LISTEN={}", config.listen))?;
     tracing::info!(listen = %config.listen, "serving the API");
@@ -202,9 +215,15 @@ async fn serve(config: Arc<Config>) -> anyhow::Result<()> {
 
 async fn work(
     config: Arc<Config>,
+    stores: Stores,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let ctx = WorkerContext { db: pool(&config)?, config: config.clone() };
+    let ctx = WorkerContext {
+        db: pool(&config)?,
+        config: config.clone(),
+        storage: stores.storage,
+        fetcher: Fetcher::new(fetch_policy(&config)?),
+    };
     tracing::info!(concurrency = config.worker_concurrency, "running the job worker");
 
     orator_worker::run(ctx, shutdown).await.context("job worker")

@@ -38,6 +38,23 @@ pub struct WorkerContext {
     pub db: DbPool,
     /// Boot configuration.
     pub config: Arc<Config>,
+    /// Object storage.
+    pub storage: Arc<dyn orator_storage::Storage>,
+    /// Outbound fetching of web pages.
+    pub fetcher: orator_fetch::Fetcher,
+}
+
+impl WorkerContext {
+    /// Extraction limits, from the configuration.
+    pub fn ingest_limits(&self) -> orator_ingest::Limits {
+        let config = &self.config;
+        orator_ingest::Limits {
+            max_pages: config.document_max_pages,
+            max_chars: config.document_max_chars,
+            max_decompressed_bytes: config.docx_max_inflated_bytes,
+            page_chars: config.page_max_chars,
+        }
+    }
 }
 
 impl std::fmt::Debug for WorkerContext {
@@ -154,7 +171,7 @@ pub async fn process(ctx: &WorkerContext, outbox_id: i64) -> Result<(), DbError>
 
     let started = std::time::Instant::now();
     let soft_timeout = Config::secs(ctx.config.job_soft_timeout_secs);
-    let attempt = AssertUnwindSafe(handlers::run(ctx, &claimed.job)).catch_unwind();
+    let attempt = AssertUnwindSafe(handlers::run(ctx, &claimed)).catch_unwind();
     let outcome = match tokio::time::timeout(soft_timeout, attempt).await {
         Ok(Ok(result)) => result,
         Ok(Err(_panic)) => Err(Failure::transient("job_panicked", "the job panicked")),
@@ -167,6 +184,7 @@ pub async fn process(ctx: &WorkerContext, outbox_id: i64) -> Result<(), DbError>
     let mut conn = db::conn(&ctx.db).await?;
     match outcome {
         Ok(()) => {
+            // A handler that completed the job in its own transaction leaves nothing to do.
             jobs::complete(&mut conn, claimed.id).await?;
             tracing::info!(
                 job.id = claimed.id,
@@ -190,8 +208,9 @@ async fn record_failure(
     duration_ms: u128,
 ) -> Result<(), DbError> {
     let backoff = backoff(&ctx.config);
-    handlers::on_failure(conn, &claimed.job, failure, claimed.attempt >= claimed.max_attempts)
-        .await?;
+    if failure.permanent || claimed.attempt >= claimed.max_attempts {
+        handlers::on_give_up(conn, &claimed.job, failure).await?;
+    }
 
     match jobs::fail(conn, claimed, failure, &backoff).await? {
         AfterFailure::Retrying { at } => tracing::warn!(
@@ -310,13 +329,13 @@ async fn schedule_periodic(ctx: WorkerContext, mut stop: tokio::sync::watch::Rec
 
 async fn schedule_maintenance(ctx: &WorkerContext) -> Result<(), DbError> {
     let mut conn = db::conn(&ctx.db).await?;
-    let job = Job::PurgeExpired;
-    if jobs::has_open(&mut conn, job.kind()).await? {
-        return Ok(());
-    }
-
     let max_attempts = i32::try_from(ctx.config.job_max_attempts).unwrap_or(5);
-    jobs::enqueue(&mut conn, &job, max_attempts, chrono::Utc::now()).await?;
+
+    for job in [Job::PurgeExpired, Job::SweepOrphans] {
+        if !jobs::has_open(&mut conn, job.kind()).await? {
+            jobs::enqueue(&mut conn, &job, max_attempts, chrono::Utc::now()).await?;
+        }
+    }
 
     Ok(())
 }

@@ -199,7 +199,7 @@ async fn repeated_failures_lock_the_account_even_for_the_right_password() {
 #[tokio::test(flavor = "multi_thread")]
 async fn the_limit_is_shared_by_every_replica() {
     let app = TestApp::new().await;
-    let replica = app.replica();
+    let replica = app.replica().await;
     let user = app.user().await;
     let wrong = json!({"email": user.email, "password": "not-the-password-at-all"});
 

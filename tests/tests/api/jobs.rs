@@ -12,7 +12,7 @@ const BACKOFF: Backoff =
     Backoff { base: Duration::milliseconds(1000), max: Duration::milliseconds(60_000) };
 
 fn worker_context(app: &TestApp) -> WorkerContext {
-    WorkerContext { db: app.state.db.clone(), config: app.state.config.clone() }
+    app.worker_context()
 }
 
 async fn status_of(app: &TestApp, id: i64) -> (String, i32) {

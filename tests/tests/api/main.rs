@@ -3,8 +3,10 @@
 #![expect(clippy::unwrap_used, reason = "test helpers fail the test loudly on broken setup")]
 
 mod accounts;
+mod documents;
 mod errors;
 mod jobs;
 mod platform;
+mod queries;
 mod schema;
 mod tokens;

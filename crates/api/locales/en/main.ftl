@@ -44,6 +44,12 @@ err-email_taken = Email already registered
 err-email_taken-detail = An account with this email address already exists.
 err-token_limit_reached = Too many tokens
 err-token_limit_reached-detail = You have reached the maximum number of API tokens; delete one first.
+err-not_failed = Not failed
+err-not_failed-detail = Only something that has failed can be retried.
+err-file_too_large = File too large
+err-file_too_large-detail = The file is larger than the upload limit.
+err-url_not_allowed = URL not allowed
+err-url_not_allowed-detail = The URL is malformed, not http or https, or points to an address that cannot be imported.
 err-rate_limited = Too many requests
 err-rate_limited-detail = You have made too many requests. Wait { $retry_after } seconds and try again.
 
@@ -54,3 +60,17 @@ field-too_long = This value is too long.
 field-common_password = This password is too common or easy to guess.
 field-invalid_format = This value is not in the expected format.
 field-out_of_range = This value is out of range.
+
+# Why a document failed (doc-CODE).
+
+doc-pdf_encrypted = The PDF is password-protected; upload an unprotected copy.
+doc-unreadable_document = The file is damaged or not a readable document.
+doc-no_text_found = No text could be found in the document (is it a scan?).
+doc-document_too_large = The document has more pages or text than can be processed.
+doc-unsupported_media_type = This kind of content cannot be imported.
+doc-url_not_allowed = The address points somewhere imports may not reach.
+doc-fetch_timeout = The web page took too long to answer.
+doc-fetch_too_large = The web page is larger than the import limit.
+doc-fetch_failed = The web page could not be fetched.
+doc-processing_failed = The document could not be processed; try again later.
+doc-processing_timed_out = Processing the document took too long.

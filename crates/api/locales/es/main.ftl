@@ -44,6 +44,12 @@ err-email_taken = Correo ya registrado
 err-email_taken-detail = Ya existe una cuenta con esta dirección de correo.
 err-token_limit_reached = Demasiados tokens
 err-token_limit_reached-detail = Has alcanzado el número máximo de tokens de API; elimina uno primero.
+err-not_failed = No ha fallado
+err-not_failed-detail = Solo se puede reintentar algo que ha fallado.
+err-file_too_large = Archivo demasiado grande
+err-file_too_large-detail = El archivo supera el límite de subida.
+err-url_not_allowed = URL no permitida
+err-url_not_allowed-detail = La URL está mal formada, no es http ni https, o apunta a una dirección que no se puede importar.
 err-rate_limited = Demasiadas solicitudes
 err-rate_limited-detail = Has hecho demasiadas solicitudes. Espera { $retry_after } segundos y vuelve a intentarlo.
 
@@ -54,3 +60,17 @@ field-too_long = Este valor es demasiado largo.
 field-common_password = Esta contraseña es demasiado común o fácil de adivinar.
 field-invalid_format = Este valor no tiene el formato esperado.
 field-out_of_range = Este valor está fuera de rango.
+
+# Why a document failed (doc-CODE).
+
+doc-pdf_encrypted = El PDF está protegido con contraseña; sube una copia sin protección.
+doc-unreadable_document = El archivo está dañado o no es un documento legible.
+doc-no_text_found = No se encontró texto en el documento (¿es un escaneo?).
+doc-document_too_large = El documento tiene más páginas o texto de los que se pueden procesar.
+doc-unsupported_media_type = Este tipo de contenido no se puede importar.
+doc-url_not_allowed = La dirección apunta a un lugar al que no pueden llegar las importaciones.
+doc-fetch_timeout = La página web tardó demasiado en responder.
+doc-fetch_too_large = La página web supera el límite de importación.
+doc-fetch_failed = No se pudo obtener la página web.
+doc-processing_failed = No se pudo procesar el documento; inténtalo más tarde.
+doc-processing_timed_out = El procesamiento del documento tardó demasiado.

@@ -4,12 +4,18 @@ use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 pub mod auth;
+pub mod documents;
+pub mod files;
 pub mod health;
 pub mod me;
+pub mod pages;
 
 /// Registers every route (and with it, every OpenAPI path).
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(health::live).service(health::ready).service(crate::metrics::metrics_endpoint);
+    cfg.service(health::live)
+        .service(health::ready)
+        .service(crate::metrics::metrics_endpoint)
+        .service(files::signed_file);
 
     cfg.service(
         scope::scope("/api/v1")
@@ -26,6 +32,18 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(me::list_tokens)
             .service(me::create_token)
             .service(me::delete_token)
+            .service(documents::create_document)
+            .service(documents::list_documents)
+            .service(documents::get_document)
+            .service(documents::document_status)
+            .service(documents::rename_document)
+            .service(documents::delete_document)
+            .service(documents::retry_document)
+            .service(pages::list_pages)
+            .service(pages::get_page)
+            .service(pages::append_page)
+            .service(pages::edit_page)
+            .service(pages::render_markdown)
             .service(crate::openapi::openapi_json),
     );
 }

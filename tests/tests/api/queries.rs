@@ -1,0 +1,56 @@
+//! Query shapes: lists cost a constant number of statements whatever their length.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use diesel::connection::{Instrumentation, InstrumentationEvent};
+use diesel_async::AsyncConnection;
+use orator_domain::documents::{self, NewDocument, SourceKind};
+use orator_domain::pagination::PageRequest;
+use orator_tests::TestApp;
+
+fn counting(counter: Arc<AtomicUsize>) -> impl Instrumentation {
+    move |event: InstrumentationEvent<'_>| {
+        if matches!(event, InstrumentationEvent::StartQuery { .. }) {
+            counter.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+async fn statements_to_list(app: &TestApp, documents_owned: usize) -> usize {
+    let user = app.user().await;
+    let mut conn = app.db.conn().await;
+    for n in 0..documents_owned {
+        let new = NewDocument {
+            owner_id: user.id,
+            title: format!("Document {n}"),
+            auto_title: false,
+            source_kind: SourceKind::Text,
+            source_url: None,
+            original_filename: None,
+            content_type: None,
+            size_bytes: None,
+            storage_key: None,
+        };
+        documents::create(&mut conn, &new, 3).await.unwrap();
+    }
+    let counter = Arc::new(AtomicUsize::new(0));
+    conn.set_instrumentation(counting(counter.clone()));
+
+    let page = PageRequest { limit: 100, after: None };
+    let listed = documents::list_owned(&mut conn, user.id, page).await.unwrap();
+
+    assert_eq!(listed.items.len(), documents_owned);
+    counter.load(Ordering::SeqCst)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_document_list_costs_the_same_statements_for_any_length() {
+    let app = TestApp::new().await;
+
+    let few = statements_to_list(&app, 2).await;
+    let many = statements_to_list(&app, 40).await;
+
+    assert_eq!(few, many);
+    assert_eq!(many, 1, "counts come from the same statement as the documents");
+}
