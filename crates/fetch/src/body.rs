@@ -41,11 +41,15 @@ impl MediaType {
     }
 }
 
-/// Decodes a body to text using the declared charset when it is known, else lossy UTF-8.
-// TODO(#3): honour `<meta charset>` in HTML served without a charset parameter; not done yet
-// because it needs a bounded pre-scan of the markup that belongs with the HTML extraction.
+/// How far into a body a `<meta charset>` declaration is looked for, as browsers do.
+const META_PRESCAN_BYTES: usize = 1024;
+
+/// Decodes a body to text using the declared charset when it is known (from `Content-Type`,
+/// else from a `<meta charset>` or `http-equiv` declaration near the top), else lossy UTF-8.
 pub(crate) fn decode(bytes: &[u8], charset: Option<&str>) -> String {
+    let sniffed = if charset.is_none() { meta_charset(bytes) } else { None };
     let encoding = charset
+        .or(sniffed.as_deref())
         .and_then(|label| Encoding::for_label(label.as_bytes()))
         .filter(|encoding| *encoding != REPLACEMENT)
         .unwrap_or(UTF_8);
@@ -54,9 +58,37 @@ pub(crate) fn decode(bytes: &[u8], charset: Option<&str>) -> String {
     text.into_owned()
 }
 
+/// The charset named by a `<meta>` tag in the first bytes of an HTML body.
+fn meta_charset(bytes: &[u8]) -> Option<String> {
+    let head = &bytes[..bytes.len().min(META_PRESCAN_BYTES)];
+    let head = String::from_utf8_lossy(head).to_ascii_lowercase();
+
+    head.split("<meta").skip(1).find_map(|tag| {
+        let tag = tag.split('>').next().unwrap_or_default();
+        let start = tag.find("charset")? + "charset".len();
+        let value = tag[start..].trim_start().strip_prefix('=')?.trim_start();
+        let value = value.trim_start_matches(['"', '\'']);
+        let label: String = value
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | ':' | '.'))
+            .collect();
+        (!label.is_empty()).then_some(label)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn meta_charset_is_honoured_without_a_declared_one() {
+        let html5 = b"<html><head><meta charset=\"windows-1251\"></head>\xcf\xf0\xe8";
+        let http_equiv = b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-1\">caf\xe9";
+
+        assert_eq!(decode(html5, None).rsplit('>').next(), Some("При"));
+        assert!(decode(http_equiv, None).ends_with("café"));
+        assert!(decode(b"<meta charset=utf-8>caf\xe9", Some("iso-8859-1")).ends_with("café"));
+    }
 
     #[test]
     fn content_type_parameters_are_split_off() {

@@ -5,6 +5,7 @@
 mod accounts;
 mod documents;
 mod errors;
+mod files;
 mod jobs;
 mod platform;
 mod queries;
