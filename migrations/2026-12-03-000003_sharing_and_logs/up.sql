@@ -21,8 +21,9 @@ CREATE INDEX shares_pending_email_idx ON shares (recipient_email) WHERE status =
 CREATE TABLE access_log (
     id bigserial PRIMARY KEY,
     actor_id uuid REFERENCES users (id) ON DELETE SET NULL,
-    document_id uuid REFERENCES documents (id) ON DELETE SET NULL,
-    audio_id uuid REFERENCES audios (id) ON DELETE SET NULL,
+    -- No foreign keys: the log outlives the documents and audio it mentions.
+    document_id uuid,
+    audio_id uuid,
     action text NOT NULL CHECK (action IN (
         'generate', 'play', 'download', 'delete', 'share', 'unshare', 'permission_change'
     )),

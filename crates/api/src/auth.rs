@@ -178,6 +178,20 @@ pub fn cleared_cookies(state: &AppState) -> [Cookie<'static>; 2] {
     [clear(SESSION_COOKIE, true), clear(CSRF_COOKIE, false)]
 }
 
+/// The caller as the access log records them.
+pub fn actor(
+    req: &HttpRequest,
+    state: &AppState,
+    caller: &AuthUser,
+) -> orator_domain::shares::Actor {
+    let client = ClientInfo::of(req, state);
+    orator_domain::shares::Actor {
+        user_id: caller.user.id,
+        client_addr: Some(client.addr),
+        user_agent: client.user_agent,
+    }
+}
+
 /// Where a request comes from, for rate limits and the access log.
 #[derive(Debug, Clone)]
 pub struct ClientInfo {

@@ -101,6 +101,8 @@ error_codes! {
     FileTooLarge = "file_too_large", PAYLOAD_TOO_LARGE;
     /// The URL is malformed, not http(s), or points somewhere imports may not reach.
     UrlNotAllowed = "url_not_allowed", UNPROCESSABLE_ENTITY;
+    /// A document cannot be shared with its owner or with oneself.
+    InvalidShareTarget = "invalid_share_target", UNPROCESSABLE_ENTITY;
     /// Too many requests; retry after the `Retry-After` delay.
     RateLimited = "rate_limited", TOO_MANY_REQUESTS;
 }

@@ -48,3 +48,35 @@ pub async fn send_password_reset(state: &AppState, to: &str, token: &str) {
 
     deliver(state, mail, "password_reset").await;
 }
+
+/// Tells someone a document was shared with them: a notice when the address has an account,
+/// an invitation to register otherwise. Either way one mail goes out, so the sharer learns
+/// nothing about the address.
+pub async fn send_share_notice(
+    state: &AppState,
+    to: &str,
+    sharer: &str,
+    title: &str,
+    has_account: bool,
+) {
+    let sharer: String = sharer.chars().filter(|c| !c.is_control()).take(100).collect();
+    let title: String = title.chars().filter(|c| !c.is_control()).take(255).collect();
+    let mut url = state.config.public_url.clone();
+    let body = if has_account {
+        url.set_path("/shared-with-me");
+        format!(
+            "{sharer} shared \"{title}\" with you on Orator.\r\n\r\nListen to it here:\r\n\r\n{url}\r\n"
+        )
+    } else {
+        url.set_path("/register");
+        url.query_pairs_mut().clear().append_pair("email", to);
+        format!(
+            "{sharer} invited you to listen to \"{title}\" on Orator.\r\n\r\n\
+             Create an account with this address to open it:\r\n\r\n{url}\r\n"
+        )
+    };
+    let mail =
+        Mail { to: to.to_owned(), subject: format!("{sharer} shared a document with you"), body };
+
+    deliver(state, mail, "share_notice").await;
+}

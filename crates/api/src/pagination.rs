@@ -20,14 +20,7 @@ pub struct ListQuery {
 impl ListQuery {
     /// Checks the parameters; anything out of range or malformed is 400 `invalid_query`.
     pub fn page(&self) -> Result<PageRequest, ApiError> {
-        let limit = match &self.limit {
-            None => DEFAULT_LIMIT,
-            Some(raw) => raw
-                .parse::<i64>()
-                .ok()
-                .filter(|limit| (1..=MAX_LIMIT).contains(limit))
-                .ok_or_else(|| ApiError::new(ErrorCode::InvalidQuery))?,
-        };
+        let limit = self.limit()?;
         let after = match &self.cursor {
             None => None,
             Some(raw) => {
@@ -36,6 +29,20 @@ impl ListQuery {
         };
 
         Ok(PageRequest { limit, after })
+    }
+}
+
+impl ListQuery {
+    /// The checked `limit` alone, for lists with their own kind of cursor.
+    pub fn limit(&self) -> Result<i64, ApiError> {
+        match &self.limit {
+            None => Ok(DEFAULT_LIMIT),
+            Some(raw) => raw
+                .parse::<i64>()
+                .ok()
+                .filter(|limit| (1..=MAX_LIMIT).contains(limit))
+                .ok_or_else(|| ApiError::new(ErrorCode::InvalidQuery)),
+        }
     }
 }
 

@@ -260,6 +260,8 @@ settings! {
     parse_timeout_secs: u64 = "ORATOR_PARSE_TIMEOUT_SECS", "120";
     /// Retries of a failed document one user may ask for per hour.
     document_retries_per_hour: u32 = "ORATOR_DOCUMENT_RETRIES_PER_HOUR", "5";
+    /// Shares one user may create per hour.
+    shares_per_hour: u32 = "ORATOR_SHARES_PER_HOUR", "50";
     /// Uploaded objects with no document are removed after this many seconds.
     orphan_grace_secs: u64 = "ORATOR_ORPHAN_GRACE_SECS", "3600";
     /// `host:port` pairs URL imports may reach even when private (comma-separated).

@@ -15,6 +15,7 @@
 //! | rename         |   ✓   |           |              |           |
 //! | manage shares  |   ✓   |           |              |           |
 //! | delete         |   ✓   |           |              |           |
+//! | view activity  |   ✓   |           |              |           |
 
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
@@ -58,6 +59,8 @@ pub enum Capability {
     ManageShares,
     /// Delete it, or its audio.
     Delete,
+    /// Read its access log.
+    ViewActivity,
 }
 
 impl Role {
@@ -181,7 +184,8 @@ mod tests {
     #[test]
     fn roles_follow_the_table() {
         use Capability::*;
-        let all = [View, Play, Generate, EditPages, Share, Rename, ManageShares, Delete];
+        let all =
+            [View, Play, Generate, EditPages, Share, Rename, ManageShares, Delete, ViewActivity];
         let allowed = |role: Role| -> Vec<Capability> {
             all.iter().copied().filter(|cap| role.can(*cap)).collect()
         };

@@ -257,6 +257,7 @@ pub async fn verify_email(conn: &mut AsyncPgConnection, token: &str) -> Result<U
             .returning(User::as_returning())
             .get_result(conn)
             .await?;
+        crate::shares::activate_invitations(conn, user.id, &user.email).await?;
 
         Ok(user)
     })
@@ -317,6 +318,7 @@ pub async fn confirm_password_reset(
             .set(users::email_verified_at.eq(Utc::now()))
             .execute(conn)
             .await?;
+        crate::shares::activate_invitations(conn, user_id, &user.email).await?;
 
         Ok(user)
     })

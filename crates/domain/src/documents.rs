@@ -261,6 +261,7 @@ pub async fn delete(
     conn: &mut AsyncPgConnection,
     document_id: Uuid,
     max_attempts: i32,
+    actor: &crate::shares::Actor,
 ) -> Result<(), DocumentError> {
     conn.transaction(async |conn| {
         let source: Option<Option<String>> = documents::table
@@ -280,6 +281,14 @@ pub async fn delete(
             .await?;
 
         diesel::delete(documents::table.find(document_id)).execute(conn).await?;
+        let entry = crate::shares::LogEntry {
+            actor,
+            document_id: Some(document_id),
+            audio_id: None,
+            action: crate::shares::Action::Delete,
+            outcome: "success",
+        };
+        crate::shares::log_access(conn, entry).await?;
 
         let keys: Vec<String> =
             source.into_iter().chain(audio_keys.into_iter().flatten()).collect();

@@ -15,6 +15,7 @@ pub mod password;
 #[expect(missing_docs, reason = "generated from the migrations by diesel print-schema")]
 pub mod schema;
 pub mod settings;
+pub mod shares;
 pub mod tokens;
 
 pub use db::{DbConn, DbError, DbPool};

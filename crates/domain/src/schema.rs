@@ -229,8 +229,6 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(access_log -> audios (audio_id));
-diesel::joinable!(access_log -> documents (document_id));
 diesel::joinable!(access_log -> users (actor_id));
 diesel::joinable!(admin_audit_log -> users (actor_id));
 diesel::joinable!(api_tokens -> users (user_id));

@@ -83,7 +83,8 @@ mod tests {
     #[test]
     fn meta_charset_is_honoured_without_a_declared_one() {
         let html5 = b"<html><head><meta charset=\"windows-1251\"></head>\xcf\xf0\xe8";
-        let http_equiv = b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-1\">caf\xe9";
+        let http_equiv =
+            b"<meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-1\">caf\xe9";
 
         assert_eq!(decode(html5, None).rsplit('>').next(), Some("При"));
         assert!(decode(http_equiv, None).ends_with("café"));

@@ -9,11 +9,16 @@
 //! expected: every size the input could inflate is bounded by a field of [`Limits`], and
 //! a panic inside a third-party parser is caught and reported as
 //! [`IngestError::Unreadable`].
+//!
+//! With the `fixtures` feature, [`fixtures`] builds sample documents in memory for the tests
+//! and benchmarks of other crates.
 
 mod detect;
 mod docx;
 mod error;
 mod filename;
+#[cfg(any(test, feature = "fixtures"))]
+pub mod fixtures;
 mod html;
 mod markdown;
 mod pdf;

@@ -50,6 +50,8 @@ err-file_too_large = File too large
 err-file_too_large-detail = The file is larger than the upload limit.
 err-url_not_allowed = URL not allowed
 err-url_not_allowed-detail = The URL is malformed, not http or https, or points to an address that cannot be imported.
+err-invalid_share_target = Invalid share target
+err-invalid_share_target-detail = A document cannot be shared with its owner or with yourself.
 err-rate_limited = Too many requests
 err-rate_limited-detail = You have made too many requests. Wait { $retry_after } seconds and try again.
 

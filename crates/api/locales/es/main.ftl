@@ -50,6 +50,8 @@ err-file_too_large = Archivo demasiado grande
 err-file_too_large-detail = El archivo supera el límite de subida.
 err-url_not_allowed = URL no permitida
 err-url_not_allowed-detail = La URL está mal formada, no es http ni https, o apunta a una dirección que no se puede importar.
+err-invalid_share_target = Destinatario no válido
+err-invalid_share_target-detail = Un documento no se puede compartir con su propietario ni contigo mismo.
 err-rate_limited = Demasiadas solicitudes
 err-rate_limited-detail = Has hecho demasiadas solicitudes. Espera { $retry_after } segundos y vuelve a intentarlo.
 

@@ -408,13 +408,15 @@ pub async fn rename_document(
 #[delete("/documents/{id}")]
 pub async fn delete_document(
     state: web::Data<AppState>,
+    req: HttpRequest,
     caller: AuthUser,
     path: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
     let access = authorize(&state, &caller, path.into_inner(), Capability::Delete).await?;
+    let actor = crate::auth::actor(&req, &state, &caller);
     let mut conn = state.conn().await?;
 
-    documents::delete(&mut conn, access.document.id, max_attempts(&state))
+    documents::delete(&mut conn, access.document.id, max_attempts(&state), &actor)
         .await
         .map_err(document_error)?;
 

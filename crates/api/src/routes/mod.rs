@@ -9,6 +9,7 @@ pub mod files;
 pub mod health;
 pub mod me;
 pub mod pages;
+pub mod shares;
 
 /// Registers every route (and with it, every OpenAPI path).
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -44,6 +45,12 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(pages::append_page)
             .service(pages::edit_page)
             .service(pages::render_markdown)
+            .service(shares::create_share)
+            .service(shares::list_shares)
+            .service(shares::change_share)
+            .service(shares::delete_share)
+            .service(shares::shared_with_me)
+            .service(shares::document_activity)
             .service(crate::openapi::openapi_json),
     );
 }

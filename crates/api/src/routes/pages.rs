@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use orator_domain::access::{self, Capability, Role};
 use orator_domain::documents::{self, Page};
 use orator_domain::jobs::{self, Job};
-use orator_domain::pagination::{DEFAULT_LIMIT, MAX_LIMIT, NumberCursor};
+use orator_domain::pagination::NumberCursor;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -69,14 +69,7 @@ impl PageView {
 }
 
 fn page_limit(query: &ListQuery) -> ApiResult<(i64, Option<NumberCursor>)> {
-    let limit = match &query.limit {
-        None => DEFAULT_LIMIT,
-        Some(raw) => raw
-            .parse::<i64>()
-            .ok()
-            .filter(|limit| (1..=MAX_LIMIT).contains(limit))
-            .ok_or_else(|| ApiError::new(ErrorCode::InvalidQuery))?,
-    };
+    let limit = query.limit()?;
     let after = match &query.cursor {
         None => None,
         Some(raw) => {

@@ -1,65 +1,10 @@
-//! DOCX extraction tests. Every DOCX is built here, in memory, with the zip crate.
-
-use std::io::{Cursor, Write};
-
-use zip::write::SimpleFileOptions;
+//! DOCX extraction tests. Every DOCX is built in memory by the fixtures' DOCX builder.
 
 use super::*;
-
-const MAIN_NS: &str = "http://schemas.openxmlformats.org/wordprocessingml/2006/main";
-const REL_NS: &str = "http://schemas.openxmlformats.org/officeDocument/2006/relationships";
-
-fn document_xml(body: &str) -> String {
-    format!(
-        r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?><w:document xmlns:w="{MAIN_NS}" xmlns:r="{REL_NS}"><w:body>{body}<w:sectPr/></w:body></w:document>"#
-    )
-}
-
-fn zip_of(entries: &[(&str, &[u8])]) -> Vec<u8> {
-    let mut writer = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    for (name, content) in entries {
-        writer.start_file(*name, SimpleFileOptions::default()).unwrap();
-        writer.write_all(content).unwrap();
-    }
-    writer.finish().unwrap().into_inner()
-}
-
-/// A DOCX with the given body and optional extra parts.
-fn docx(body: &str, parts: &[(&str, &str)]) -> Vec<u8> {
-    let document = document_xml(body);
-    let mut entries: Vec<(&str, &[u8])> = vec![
-        (
-            "[Content_Types].xml",
-            b"<Types xmlns=\"http://schemas.openxmlformats.org/package/2006/content-types\"/>",
-        ),
-        ("word/document.xml", document.as_bytes()),
-    ];
-    entries.extend(parts.iter().map(|(name, xml)| (*name, xml.as_bytes())));
-    zip_of(&entries)
-}
-
-fn run(text: &str) -> String {
-    format!(r#"<w:r><w:t xml:space="preserve">{text}</w:t></w:r>"#)
-}
-
-fn styled_run(text: &str, properties: &str) -> String {
-    format!(r#"<w:r><w:rPr>{properties}</w:rPr><w:t xml:space="preserve">{text}</w:t></w:r>"#)
-}
-
-fn paragraph(runs: &str) -> String {
-    format!("<w:p>{runs}</w:p>")
-}
-
-fn styled(style: &str, text: &str) -> String {
-    format!(r#"<w:p><w:pPr><w:pStyle w:val="{style}"/></w:pPr>{}</w:p>"#, run(text))
-}
-
-fn item(num_id: u32, level: u32, text: &str) -> String {
-    format!(
-        r#"<w:p><w:pPr><w:numPr><w:ilvl w:val="{level}"/><w:numId w:val="{num_id}"/></w:numPr></w:pPr>{}</w:p>"#,
-        run(text)
-    )
-}
+use crate::fixtures::docx::{
+    MAIN_NS, NUMBERING, REL_NS, document_xml, docx, item, padded, paragraph, run, styled,
+    styled_run, zip_of,
+};
 
 fn pages(bytes: &[u8]) -> Vec<String> {
     extract(bytes, &Limits::default()).unwrap().pages
@@ -70,19 +15,6 @@ fn only_page(bytes: &[u8]) -> String {
     assert_eq!(pages.len(), 1, "{pages:?}");
     pages.into_iter().next().unwrap_or_default()
 }
-
-const NUMBERING: &str = r#"<w:numbering xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">
-  <w:abstractNum w:abstractNumId="0">
-    <w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="bullet"/></w:lvl>
-    <w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="bullet"/></w:lvl>
-  </w:abstractNum>
-  <w:abstractNum w:abstractNumId="1">
-    <w:lvl w:ilvl="0"><w:start w:val="1"/><w:numFmt w:val="decimal"/></w:lvl>
-    <w:lvl w:ilvl="1"><w:start w:val="1"/><w:numFmt w:val="lowerLetter"/></w:lvl>
-  </w:abstractNum>
-  <w:num w:numId="1"><w:abstractNumId w:val="0"/></w:num>
-  <w:num w:numId="2"><w:abstractNumId w:val="1"/></w:num>
-</w:numbering>"#;
 
 #[test]
 fn heading_styles_become_markdown_headings() {
@@ -349,13 +281,6 @@ fn text_over_the_character_limit_is_too_large() {
     assert_eq!(extract(&docx(&body, &[]), &limits), Err(IngestError::TooLarge));
 }
 
-/// A DOCX whose main part inflates to `size` bytes of spaces.
-fn inflating(size: usize) -> Vec<u8> {
-    let mut xml = document_xml(&paragraph(&run("tiny")));
-    xml.push_str(&" ".repeat(size));
-    zip_of(&[("word/document.xml", xml.as_bytes())])
-}
-
 /// The offset of the first local file header's data.
 fn first_entry_data(archive: &[u8]) -> usize {
     let name_len = usize::from(u16::from_le_bytes([archive[26], archive[27]]));
@@ -365,7 +290,7 @@ fn first_entry_data(archive: &[u8]) -> usize {
 
 #[test]
 fn zip_bomb_is_refused_before_inflating() {
-    let mut bomb = inflating(1 << 20);
+    let mut bomb = padded(1 << 20);
     // Wreck the compressed data: inflating it would fail as unreadable, so a refusal as
     // too large shows the declared size was checked first.
     let data = first_entry_data(&bomb);
@@ -381,12 +306,12 @@ fn zip_bomb_is_refused_before_inflating() {
 fn an_entry_within_the_limit_is_read() {
     let limits = Limits { max_decompressed_bytes: 64 * 1024, ..Limits::default() };
 
-    assert_eq!(extract(&inflating(32 * 1024), &limits).unwrap().pages, vec!["tiny".to_owned()]);
+    assert_eq!(extract(&padded(32 * 1024), &limits).unwrap().pages, vec!["tiny".to_owned()]);
 }
 
 #[test]
 fn an_entry_lying_about_its_size_is_not_inflated_past_the_limit() {
-    let mut bomb = inflating(1 << 20);
+    let mut bomb = padded(1 << 20);
     let lie = 100u32.to_le_bytes();
     // Declared uncompressed size: offset 22 in the local header, 24 in the central one.
     bomb[22..26].copy_from_slice(&lie);
