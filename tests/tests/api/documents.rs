@@ -467,3 +467,65 @@ async fn a_web_page_is_imported_by_the_worker() {
     assert!(markdown.contains("The heron waited"), "{markdown}");
     assert!(!markdown.contains("Copyright footer"), "{markdown}");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn pdf_and_docx_uploads_become_markdown_pages() {
+    use orator_ingest::fixtures;
+
+    let app = TestApp::new().await;
+    let (_, who) = app.signed_in().await;
+
+    let pdf = id_of(&app.upload(&who, "report.pdf", &fixtures::report_pdf(3), None).await);
+    let docx = id_of(&app.upload(&who, "letter.docx", &fixtures::sample_docx(), Some("Letter")).await);
+    let pdf_document = wait_ready(&app, &who, &pdf).await;
+    let docx_document = wait_ready(&app, &who, &docx).await;
+    let docx_page = app.get(&format!("/api/v1/documents/{docx}/pages/1"), &who).await.json();
+
+    assert_eq!(pdf_document["status"], "ready", "{pdf_document}");
+    assert_eq!(pdf_document["page_count"], 3);
+    assert_eq!(pdf_document["content_type"], "application/pdf");
+    assert_eq!(docx_document["status"], "ready", "{docx_document}");
+    assert_eq!(docx_document["title"], "Letter");
+    let markdown = docx_page["markdown"].as_str().unwrap();
+    assert!(markdown.contains("# ") && markdown.contains("**") && markdown.contains("]("), "{markdown}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unusable_files_fail_with_their_own_codes() {
+    use orator_ingest::fixtures;
+
+    let app = TestApp::new().await;
+    let (_, who) = app.signed_in().await;
+    let cases = [
+        ("locked.pdf", fixtures::encrypted_pdf(), "pdf_encrypted"),
+        ("broken.pdf", fixtures::truncated_pdf(), "unreadable_document"),
+        ("scan.pdf", fixtures::scanned_pdf(), "no_text_found"),
+        ("bomb.docx", fixtures::zip_bomb_docx(), "document_too_large"),
+    ];
+
+    for (name, bytes, code) in cases {
+        let id = id_of(&app.upload(&who, name, &bytes, None).await);
+        let document = wait_ready(&app, &who, &id).await;
+        let spanish = app
+            .call(
+                actix_web::test::TestRequest::get()
+                    .uri(&format!("/api/v1/documents/{id}"))
+                    .insert_header(("Authorization", bearer(&who)))
+                    .insert_header(("Accept-Language", "es")),
+            )
+            .await
+            .json();
+
+        assert_eq!(document["status"], "failed", "{name}: {document}");
+        assert_eq!(document["error"]["code"], code, "{name}");
+        assert!(!document["error"]["message"].as_str().unwrap().is_empty());
+        assert_ne!(spanish["error"]["message"], document["error"]["message"], "{name}");
+    }
+}
+
+fn bearer(who: &As) -> String {
+    match who {
+        As::Bearer(token) => format!("Bearer {token}"),
+        _ => String::new(),
+    }
+}
