@@ -476,7 +476,8 @@ async fn pdf_and_docx_uploads_become_markdown_pages() {
     let (_, who) = app.signed_in().await;
 
     let pdf = id_of(&app.upload(&who, "report.pdf", &fixtures::report_pdf(3), None).await);
-    let docx = id_of(&app.upload(&who, "letter.docx", &fixtures::sample_docx(), Some("Letter")).await);
+    let docx =
+        id_of(&app.upload(&who, "letter.docx", &fixtures::sample_docx(), Some("Letter")).await);
     let pdf_document = wait_ready(&app, &who, &pdf).await;
     let docx_document = wait_ready(&app, &who, &docx).await;
     let docx_page = app.get(&format!("/api/v1/documents/{docx}/pages/1"), &who).await.json();
@@ -487,7 +488,10 @@ async fn pdf_and_docx_uploads_become_markdown_pages() {
     assert_eq!(docx_document["status"], "ready", "{docx_document}");
     assert_eq!(docx_document["title"], "Letter");
     let markdown = docx_page["markdown"].as_str().unwrap();
-    assert!(markdown.contains("# ") && markdown.contains("**") && markdown.contains("]("), "{markdown}");
+    assert!(
+        markdown.contains("# ") && markdown.contains("**") && markdown.contains("]("),
+        "{markdown}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
