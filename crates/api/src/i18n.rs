@@ -129,7 +129,7 @@ mod tests {
                     missing.push(format!("{tag}: {id}"));
                 }
             }
-            for code in crate::routes::documents::DOCUMENT_ERROR_CODES {
+            for code in orator_domain::documents::FAILURE_CODES {
                 let id = format!("doc-{code}");
                 if !has_message(text, &id) {
                     missing.push(format!("{tag}: {id}"));

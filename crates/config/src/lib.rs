@@ -242,6 +242,8 @@ settings! {
     relay_max_backlog: u32 = "ORATOR_RELAY_MAX_BACKLOG", "1000";
     /// How often the outbox relay and the lease sweeper run, in milliseconds.
     relay_interval_ms: u64 = "ORATOR_RELAY_INTERVAL_MS", "500";
+    /// How often periodic maintenance (expired sessions, orphaned uploads) is scheduled, in seconds.
+    maintenance_interval_secs: u64 = "ORATOR_MAINTENANCE_INTERVAL_SECS", "3600";
     /// Finished outbox rows are deleted after this many seconds.
     job_retention_secs: u64 = "ORATOR_JOB_RETENTION_SECS", "604800";
     /// Largest accepted upload (file or pasted text), in bytes; enforced while streaming.

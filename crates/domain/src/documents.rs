@@ -18,6 +18,21 @@ use crate::schema::{audios, documents, pages, shares};
 /// Longest title, in characters.
 pub const TITLE_MAX_CHARS: usize = 255;
 
+/// Every code a failed document can carry, as clients see it in `error.code`.
+pub const FAILURE_CODES: &[&str] = &[
+    "pdf_encrypted",
+    "unreadable_document",
+    "no_text_found",
+    "document_too_large",
+    "unsupported_media_type",
+    "url_not_allowed",
+    "fetch_timeout",
+    "fetch_too_large",
+    "fetch_failed",
+    "processing_failed",
+    "processing_timed_out",
+];
+
 /// A document row.
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = documents, check_for_backend(diesel::pg::Pg))]

@@ -19,20 +19,6 @@ use crate::WorkerContext;
 /// How many orphaned uploads one sweep removes at most.
 const ORPHAN_SWEEP_BATCH: usize = 1000;
 
-/// Codes a failed document may carry (anything else becomes `processing_failed`).
-const DOCUMENT_CODES: &[&str] = &[
-    "pdf_encrypted",
-    "unreadable_document",
-    "no_text_found",
-    "document_too_large",
-    "unsupported_media_type",
-    "url_not_allowed",
-    "fetch_timeout",
-    "fetch_too_large",
-    "fetch_failed",
-    "processing_timed_out",
-];
-
 /// Runs one attempt of `claimed`.
 pub(crate) async fn run(ctx: &WorkerContext, claimed: &ClaimedJob) -> Result<(), Failure> {
     match &claimed.job {
@@ -55,7 +41,7 @@ pub(crate) async fn on_give_up(
 ) -> Result<(), DbError> {
     match job {
         Job::ParseDocument { document_id } => {
-            let code = if DOCUMENT_CODES.contains(&failure.code.as_str()) {
+            let code = if documents::FAILURE_CODES.contains(&failure.code.as_str()) {
                 failure.code.as_str()
             } else if failure.code == "job_timed_out" {
                 "processing_timed_out"

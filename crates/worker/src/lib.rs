@@ -12,7 +12,6 @@
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
-use std::time::Duration;
 
 use apalis::prelude::*;
 use apalis_redis::{Config as RedisConfig, RedisStorage};
@@ -310,18 +309,16 @@ pub enum RelayError {
     Redis(String),
 }
 
-/// How often periodic maintenance is scheduled.
-const PERIODIC_EVERY: Duration = Duration::from_secs(3600);
-
 /// Schedules the periodic maintenance job once per interval, across all replicas.
 async fn schedule_periodic(ctx: WorkerContext, mut stop: tokio::sync::watch::Receiver<bool>) {
+    let every = Config::secs(ctx.config.maintenance_interval_secs);
     loop {
         if let Err(err) = schedule_maintenance(&ctx).await {
             tracing::warn!(error = %err, "scheduling maintenance failed");
         }
 
         tokio::select! {
-            _ = tokio::time::sleep(PERIODIC_EVERY) => {}
+            _ = tokio::time::sleep(every) => {}
             _ = stop.changed() => return,
         }
     }

@@ -17,21 +17,6 @@ use crate::pagination::{ListQuery, Paginated};
 use crate::state::AppState;
 use crate::upload::{self, Incoming};
 
-/// Every code a failed document can carry; each has a `doc-{code}` message in every catalog.
-pub const DOCUMENT_ERROR_CODES: &[&str] = &[
-    "pdf_encrypted",
-    "unreadable_document",
-    "no_text_found",
-    "document_too_large",
-    "unsupported_media_type",
-    "url_not_allowed",
-    "fetch_timeout",
-    "fetch_too_large",
-    "fetch_failed",
-    "processing_failed",
-    "processing_timed_out",
-];
-
 /// Why processing failed.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct DocumentErrorView {
