@@ -138,8 +138,14 @@ async fn answers_do_not_reveal_whether_an_email_has_an_account() {
     let id = document(&app, &owner).await;
     let (known, _) = app.signed_in().await;
 
-    let to_known = share(&app, &owner, &id, &known.email, "view_only").await;
-    let to_unknown = share(&app, &owner, &id, "nobody-yet@example.com", "view_only").await;
+    let path = format!("/api/v1/documents/{id}/shares");
+    let known_response =
+        app.post(&path, &owner, json!({"email": known.email, "permission": "view_only"})).await;
+    let unknown_response = app
+        .post(&path, &owner, json!({"email": "nobody-yet@example.com", "permission": "view_only"}))
+        .await;
+    assert_eq!(known_response.status, unknown_response.status);
+    let (to_known, to_unknown) = (known_response.json(), unknown_response.json());
     let listed = app.get(&format!("/api/v1/documents/{id}/shares"), &owner).await.json();
 
     let keys = |value: &serde_json::Value| -> Vec<String> {
@@ -277,4 +283,34 @@ async fn share_unshare_change_and_delete_leave_access_log_rows() {
     let logged_actions: Vec<&str> = logged.iter().map(|row| row.0.as_str()).collect();
     assert_eq!(logged_actions, ["share", "permission_change", "unshare", "delete"]);
     assert!(logged.iter().all(|row| row.1.as_deref() == Some("203.0.113.7")));
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn share_creation_is_rate_limited_per_user() {
+    let app = TestApp::builder().env("ORATOR_SHARES_PER_HOUR", "2").build().await;
+    let (_, owner) = app.signed_in().await;
+    let id = document(&app, &owner).await;
+    let path = format!("/api/v1/documents/{id}/shares");
+
+    let mut statuses = Vec::new();
+    for n in 0..3 {
+        let body = json!({"email": format!("friend{n}@example.com"), "permission": "view_only"});
+        statuses.push(app.post(&path, &owner, body).await.status);
+    }
+
+    assert_eq!(statuses, [StatusCode::CREATED, StatusCode::CREATED, StatusCode::TOO_MANY_REQUESTS]);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn owners_who_choose_to_show_their_email_are_shown_to_sharees() {
+    let app = TestApp::new().await;
+    let (owner_user, owner) = app.signed_in().await;
+    let id = document(&app, &owner).await;
+    let (_, viewer) = sharee(&app, &owner, &id, "view_only").await;
+
+    app.send(Method::PATCH, "/api/v1/me", &owner, Some(json!({"show_email_to_sharees": true})))
+        .await;
+    let listed = app.get("/api/v1/shared-with-me", &viewer).await.json();
+
+    assert_eq!(listed["items"][0]["owner"]["email"], owner_user.email);
 }

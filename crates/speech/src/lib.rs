@@ -1,0 +1,12 @@
+//! Speech preparation for Orator: the text a voice reads from a page, the chunks a speech
+//! engine accepts, and the joining of the engine's MP3 chunks into one audio.
+//!
+//! Pure functions only: nothing here knows of HTTP, databases, queues or speech engines.
+
+pub mod chunk;
+pub mod mp3;
+pub mod speakable;
+
+pub use chunk::{ChunkLimits, chunks, chunks_in};
+pub use mp3::{Joined, Mp3Error, Probe, join, probe};
+pub use speakable::speakable_text;
