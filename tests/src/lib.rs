@@ -341,6 +341,30 @@ impl TestApp {
         self.user_with(true).await
     }
 
+    /// A text document owned by `owner`, made directly through the domain (with its parse job
+    /// queued but not run).
+    pub async fn document_row(
+        &self,
+        owner: Uuid,
+        title: &str,
+    ) -> orator_domain::documents::Document {
+        use orator_domain::documents::{self, NewDocument, SourceKind};
+
+        let new = NewDocument {
+            owner_id: owner,
+            title: title.to_owned(),
+            auto_title: false,
+            source_kind: SourceKind::Text,
+            source_url: None,
+            original_filename: None,
+            content_type: None,
+            size_bytes: None,
+            storage_key: None,
+        };
+        let mut conn = self.db.conn().await;
+        documents::create(&mut conn, &new, 3).await.expect("document")
+    }
+
     /// Signs `user` in through the API.
     pub async fn login(&self, user: &TestUser) -> TestSession {
         let body = serde_json::json!({"email": user.email, "password": user.password});

@@ -6,7 +6,7 @@
 use actix_web::http::Method;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
-use orator_domain::documents::{self, NewDocument, SourceKind};
+use orator_domain::documents;
 use orator_domain::schema::{shares, users};
 use orator_tests::{As, TestApp, TestUser};
 use serde_json::{Value, json};
@@ -66,19 +66,8 @@ struct Fixture {
 }
 
 async fn fixture(app: &TestApp, owner: &TestUser, sharees: &[(&TestUser, &str)]) -> Fixture {
+    let document = app.document_row(owner.id, "Matrix").await;
     let mut conn = app.db.conn().await;
-    let new = NewDocument {
-        owner_id: owner.id,
-        title: "Matrix".to_owned(),
-        auto_title: false,
-        source_kind: SourceKind::Text,
-        source_url: None,
-        original_filename: None,
-        content_type: None,
-        size_bytes: None,
-        storage_key: None,
-    };
-    let document = documents::create(&mut conn, &new, 3).await.unwrap();
     let page = documents::append_page(&mut conn, document.id, "A page.").await.unwrap();
 
     let mut share = Uuid::nil();

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use diesel::connection::{Instrumentation, InstrumentationEvent};
 use diesel_async::AsyncConnection;
-use orator_domain::documents::{self, NewDocument, SourceKind};
+use orator_domain::documents;
 use orator_domain::pagination::PageRequest;
 use orator_tests::TestApp;
 
@@ -19,21 +19,10 @@ fn counting(counter: Arc<AtomicUsize>) -> impl Instrumentation {
 
 async fn statements_to_list(app: &TestApp, documents_owned: usize) -> usize {
     let user = app.user().await;
-    let mut conn = app.db.conn().await;
     for n in 0..documents_owned {
-        let new = NewDocument {
-            owner_id: user.id,
-            title: format!("Document {n}"),
-            auto_title: false,
-            source_kind: SourceKind::Text,
-            source_url: None,
-            original_filename: None,
-            content_type: None,
-            size_bytes: None,
-            storage_key: None,
-        };
-        documents::create(&mut conn, &new, 3).await.unwrap();
+        app.document_row(user.id, &format!("Document {n}")).await;
     }
+    let mut conn = app.db.conn().await;
     let counter = Arc::new(AtomicUsize::new(0));
     conn.set_instrumentation(counting(counter.clone()));
 
