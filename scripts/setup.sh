@@ -6,7 +6,8 @@ set -euo pipefail
 DIESEL_VERSION=2.3.14
 # A local S3-compatible server that verifies signatures, for the S3 storage tests.
 S3S_FS_VERSION=0.14.1
-packages=(libpq-dev pkg-config)
+# espeak-ng and lame are the local speech engine, run as programs (never linked).
+packages=(libpq-dev pkg-config espeak-ng lame)
 
 missing=()
 for package in "${packages[@]}"; do
