@@ -97,23 +97,39 @@ pub struct Voice {
     pub engines: Vec<String>,
 }
 
-/// Why the offline engine produced no audio.
+/// Why a speech engine produced no audio.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
 pub enum EngineError {
     /// `espeak-ng` or `lame` is not installed or cannot be run.
     #[error("the offline speech engine is not installed")]
     Unavailable,
-    /// The voice is not one the engine lists.
-    #[error("the voice is not known to the offline speech engine")]
+    /// The engine's configuration cannot work (an empty region, a malformed endpoint, only one
+    /// of two keys).
+    #[error("the speech engine is not configured correctly")]
+    Misconfigured,
+    /// The voice is not one the engine offers (with the configured voice technology).
+    #[error("the voice is not known to the speech engine")]
     UnknownVoice,
     /// The text is longer than the engine accepts in one call.
     #[error("the text is too long for one speech call")]
     TextTooLong,
-    /// A program exited with an error or produced empty or malformed output.
-    #[error("the offline speech engine failed")]
+    /// The engine refused the request as malformed (invalid input, unknown lexicon).
+    #[error("the speech engine rejected the request")]
+    Rejected,
+    /// The engine asked the caller to slow down.
+    #[error("the speech engine is throttling requests")]
+    Throttled,
+    /// The engine did not recognise the credentials, or none were found.
+    #[error("the speech engine did not accept the credentials")]
+    Unauthenticated,
+    /// The credentials are valid but may not use the engine.
+    #[error("the speech engine denied access")]
+    AccessDenied,
+    /// The engine failed, could not be reached, or produced empty or malformed output.
+    #[error("the speech engine failed")]
     Failed,
     /// The call took longer than its limit.
-    #[error("the offline speech engine took too long")]
+    #[error("the speech engine took too long")]
     Timeout,
 }
 
@@ -122,16 +138,21 @@ impl EngineError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::Unavailable => "speech_engine_unavailable",
+            Self::Misconfigured => "speech_engine_misconfigured",
             Self::UnknownVoice => "unknown_voice",
             Self::TextTooLong => "text_too_long",
+            Self::Rejected => "speech_rejected",
+            Self::Throttled => "speech_throttled",
+            Self::Unauthenticated => "speech_unauthenticated",
+            Self::AccessDenied => "speech_access_denied",
             Self::Failed => "speech_failed",
             Self::Timeout => "speech_timeout",
         }
     }
 
-    /// Whether the same call may succeed when tried again.
+    /// Whether the same call may succeed when tried again (after a pause).
     pub fn is_retryable(&self) -> bool {
-        matches!(self, Self::Failed | Self::Timeout)
+        matches!(self, Self::Throttled | Self::Failed | Self::Timeout)
     }
 }
 
@@ -590,8 +611,13 @@ mod tests {
     fn errors_have_stable_codes_and_retryability() {
         let cases = [
             (EngineError::Unavailable, "speech_engine_unavailable", false),
+            (EngineError::Misconfigured, "speech_engine_misconfigured", false),
             (EngineError::UnknownVoice, "unknown_voice", false),
             (EngineError::TextTooLong, "text_too_long", false),
+            (EngineError::Rejected, "speech_rejected", false),
+            (EngineError::Throttled, "speech_throttled", true),
+            (EngineError::Unauthenticated, "speech_unauthenticated", false),
+            (EngineError::AccessDenied, "speech_access_denied", false),
             (EngineError::Failed, "speech_failed", true),
             (EngineError::Timeout, "speech_timeout", true),
         ];
