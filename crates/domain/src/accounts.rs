@@ -628,11 +628,7 @@ pub async fn list_api_tokens(
         .limit(page.fetch_limit())
         .into_boxed();
     if let Some(after) = page.after {
-        query = query.filter(
-            api_tokens::created_at
-                .lt(after.created_at)
-                .or(api_tokens::created_at.eq(after.created_at).and(api_tokens::id.lt(after.id))),
-        );
+        query = query.filter(crate::after_cursor!(api_tokens::created_at, api_tokens::id, after));
     }
 
     let rows = query.load(conn).await?;

@@ -232,11 +232,7 @@ pub async fn list_owned(
         .limit(page.fetch_limit())
         .into_boxed();
     if let Some(after) = page.after {
-        query = query.filter(
-            documents::created_at
-                .lt(after.created_at)
-                .or(documents::created_at.eq(after.created_at).and(documents::id.lt(after.id))),
-        );
+        query = query.filter(crate::after_cursor!(documents::created_at, documents::id, after));
     }
 
     let rows: Vec<(Document, i64, i64)> = query.load(conn).await?;

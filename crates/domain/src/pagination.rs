@@ -7,6 +7,17 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+/// The keyset condition "after this cursor" for a list ordered newest first by
+/// `(created_at, id)`: rows older than the cursor, or as old with a smaller id.
+#[macro_export]
+macro_rules! after_cursor {
+    ($created_at:expr, $id:expr, $after:expr) => {
+        $created_at
+            .lt($after.created_at)
+            .or($created_at.eq($after.created_at).and($id.lt($after.id)))
+    };
+}
+
 /// Default number of items per page.
 pub const DEFAULT_LIMIT: i64 = 20;
 /// Largest number of items per page.

@@ -370,11 +370,7 @@ pub async fn list_for_document(
         .limit(page.fetch_limit())
         .into_boxed();
     if let Some(after) = page.after {
-        query = query.filter(
-            shares::created_at
-                .lt(after.created_at)
-                .or(shares::created_at.eq(after.created_at).and(shares::id.lt(after.id))),
-        );
+        query = query.filter(crate::after_cursor!(shares::created_at, shares::id, after));
     }
 
     let rows = query.load(conn).await?;
@@ -415,11 +411,7 @@ pub async fn shared_with(
         .limit(page.fetch_limit())
         .into_boxed();
     if let Some(after) = page.after {
-        query = query.filter(
-            shares::created_at
-                .lt(after.created_at)
-                .or(shares::created_at.eq(after.created_at).and(shares::id.lt(after.id))),
-        );
+        query = query.filter(crate::after_cursor!(shares::created_at, shares::id, after));
     }
 
     let rows: Vec<(Share, Document, Option<String>, String, bool)> = query.load(conn).await?;
