@@ -49,6 +49,48 @@ impl FromStr for LogFormat {
     }
 }
 
+/// Which speech engine synthesizes audio.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpeechEngineChoice {
+    /// Amazon Polly (or a Polly-compatible endpoint), through the AWS SDK.
+    Polly,
+    /// espeak-ng and lame on this machine, run as programs.
+    Local,
+}
+
+impl FromStr for SpeechEngineChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "polly" => Ok(Self::Polly),
+            "local" => Ok(Self::Local),
+            _ => Err("expected `polly` or `local`".to_owned()),
+        }
+    }
+}
+
+/// Which Polly voice technology speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PollyVoiceEngine {
+    /// Standard (concatenative) voices: offered by every voice, cheapest.
+    Standard,
+    /// Neural voices: more natural, offered by fewer voices.
+    Neural,
+}
+
+impl FromStr for PollyVoiceEngine {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "standard" => Ok(Self::Standard),
+            "neural" => Ok(Self::Neural),
+            _ => Err("expected `standard` or `neural`".to_owned()),
+        }
+    }
+}
+
 /// A value that can be parsed from one environment variable.
 pub trait FromSetting: Sized {
     /// Parses the raw text of the variable.
@@ -65,7 +107,17 @@ macro_rules! from_str_setting {
     };
 }
 
-from_str_setting!(u8, u16, u32, u64, usize, SocketAddr, LogFormat);
+from_str_setting!(
+    u8,
+    u16,
+    u32,
+    u64,
+    usize,
+    SocketAddr,
+    LogFormat,
+    SpeechEngineChoice,
+    PollyVoiceEngine
+);
 
 impl FromSetting for bool {
     fn from_setting(raw: &str) -> Result<Self, String> {
@@ -290,6 +342,24 @@ settings! {
     aws_access_key_id: Option<Secret<String>> = "AWS_ACCESS_KEY_ID", "";
     /// AWS secret access key.
     aws_secret_access_key: Option<Secret<String>> = "AWS_SECRET_ACCESS_KEY", "";
+    /// `polly` or `local`; without it, `polly` when `AWS_REGION` is set and `local` otherwise.
+    speech_engine: Option<SpeechEngineChoice> = "ORATOR_SPEECH_ENGINE", "";
+    /// Endpoint URL for Polly only (a Polly-compatible server); falls back to `AWS_ENDPOINT_URL`.
+    polly_endpoint_url: Option<String> = "AWS_ENDPOINT_URL_POLLY", "";
+    /// Polly voice technology: `standard` or `neural`.
+    polly_engine: PollyVoiceEngine = "ORATOR_POLLY_ENGINE", "standard";
+    /// The local engine's speech program.
+    espeak_path: PathBuf = "ORATOR_ESPEAK_PATH", "espeak-ng";
+    /// The local engine's MP3 encoder program.
+    lame_path: PathBuf = "ORATOR_LAME_PATH", "lame";
+    /// Time limit of one speech-engine call, in seconds.
+    speech_call_timeout_secs: u64 = "ORATOR_SPEECH_CALL_TIMEOUT_SECS", "30";
+    /// Speech-engine calls per second, shared by every worker through Redis.
+    speech_calls_per_second: u32 = "ORATOR_SPEECH_CALLS_PER_SECOND", "8";
+    /// Speech-engine calls one worker process makes at the same time.
+    speech_concurrency: usize = "ORATOR_SPEECH_CONCURRENCY", "4";
+    /// Retries of a failed audio one user may ask for per hour.
+    audio_retries_per_hour: u32 = "ORATOR_AUDIO_RETRIES_PER_HOUR", "10";
 }
 
 fn read<T: FromSetting>(
@@ -309,7 +379,7 @@ impl Config {
     }
 
     fn check(&self) -> Result<(), ConfigError> {
-        let positive: [(&'static str, u64); 12] = [
+        let positive: [(&'static str, u64); 15] = [
             ("ORATOR_DATABASE_POOL_SIZE", self.database_pool_size as u64),
             ("ORATOR_SESSION_IDLE_TIMEOUT_SECS", self.session_idle_timeout_secs),
             ("ORATOR_SESSION_MAX_AGE_SECS", self.session_max_age_secs),
@@ -322,6 +392,9 @@ impl Config {
             ("ORATOR_JOB_SOFT_TIMEOUT_SECS", self.job_soft_timeout_secs),
             ("ORATOR_RELAY_MAX_BACKLOG", u64::from(self.relay_max_backlog)),
             ("ORATOR_RELAY_INTERVAL_MS", self.relay_interval_ms),
+            ("ORATOR_SPEECH_CALL_TIMEOUT_SECS", self.speech_call_timeout_secs),
+            ("ORATOR_SPEECH_CALLS_PER_SECOND", u64::from(self.speech_calls_per_second)),
+            ("ORATOR_SPEECH_CONCURRENCY", self.speech_concurrency as u64),
         ];
         for (variable, value) in positive {
             if value == 0 {
@@ -373,6 +446,15 @@ impl Config {
     /// Where stored objects live when no bucket is configured.
     pub fn storage_dir(&self) -> PathBuf {
         self.data_dir.join("storage")
+    }
+
+    /// The speech engine in use: the explicit choice, else Polly when a region is set.
+    pub fn speech_engine_choice(&self) -> SpeechEngineChoice {
+        match (self.speech_engine, &self.aws_region) {
+            (Some(choice), _) => choice,
+            (None, Some(_)) => SpeechEngineChoice::Polly,
+            (None, None) => SpeechEngineChoice::Local,
+        }
     }
 
     /// Where mails are written when no SMTP server is configured.

@@ -129,6 +129,29 @@ impl Kv {
         Ok(decide(count, u64::from(limit.max), ttl_ms, limit.window))
     }
 
+    /// Takes one of `per_second` slots of the current one-second window in `bucket`, shared
+    /// by every process using this Redis prefix. `Limited` carries the exact time until the
+    /// window turns (no one-second floor, unlike [`Kv::hit`]), so callers can pace themselves.
+    pub async fn take_slot(&self, bucket: &str, per_second: u32) -> Result<Decision, KvError> {
+        let key = self.key(&["pace", bucket]);
+        let mut conn = self.conn.clone();
+
+        let script = redis::Script::new(HIT_SCRIPT);
+        let mut invocation = script.key(&key);
+        invocation.arg(1000_u64);
+        let run = invocation.invoke_async::<(u64, i64)>(&mut conn);
+        let (count, ttl_ms) = match tokio::time::timeout(self.timeout, run).await {
+            Ok(reply) => reply?,
+            Err(_) => return Err(timeout_error()),
+        };
+
+        if count <= u64::from(per_second) {
+            return Ok(Decision::Allowed);
+        }
+        let wait = u64::try_from(ttl_ms).unwrap_or(1000).clamp(1, 1000);
+        Ok(Decision::Limited { retry_after: Duration::from_millis(wait) })
+    }
+
     /// Says whether `subject` is already over the limit in `bucket`, without counting.
     pub async fn peek(
         &self,

@@ -197,6 +197,11 @@ impl LocalEngine {
         Self::new(PathBuf::from("espeak-ng"), PathBuf::from("lame"), limits)
     }
 
+    /// Most characters one call accepts.
+    pub fn max_chars(&self) -> usize {
+        self.limits.max_chars
+    }
+
     /// Whether both programs run (`--version` succeeds within the probe timeout).
     pub async fn available(&self) -> bool {
         let limit = self.limits.probe_timeout;

@@ -97,6 +97,14 @@ pub enum PollyEngineKind {
 }
 
 impl PollyEngineKind {
+    /// The name Polly lists in a voice's supported engines.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Standard => "standard",
+            Self::Neural => "neural",
+        }
+    }
+
     /// The SDK's value for this engine.
     fn sdk(self) -> Engine {
         match self {
@@ -233,6 +241,16 @@ impl PollyEngine {
             limits,
             voices: OnceCell::new(),
         }
+    }
+
+    /// Most characters one call accepts.
+    pub fn max_chars(&self) -> usize {
+        self.limits.max_chars
+    }
+
+    /// The voice technology every call uses.
+    pub fn voice_engine(&self) -> PollyEngineKind {
+        self.engine
     }
 
     /// The voices `DescribeVoices` lists (every page), read once and cached after the first
@@ -395,156 +413,14 @@ fn credentials_missing(error: &(dyn StdError + 'static)) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use aws_credential_types::provider::{ProvideCredentials, future};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    use tokio::net::{TcpListener, TcpStream};
 
     use super::*;
+    use crate::testing::{Answer, PollyServer as Server, mp3_frames};
 
     const ACCESS_KEY_ID: &str = "AKIDORATORTEST";
     const SECRET: &str = "orator-test-secret-key";
     const TEXT: &str = "Hello from the first page.";
-
-    /// What the test server answers.
-    #[derive(Debug, Clone, Copy)]
-    enum Answer {
-        /// MP3 audio for speech; two pages of voices.
-        Succeed,
-        /// Bytes that are not MP3.
-        NotAudio,
-        /// An error body with this code and status.
-        Error(&'static str, u16),
-        /// Reads the request, never answers.
-        Hang,
-    }
-
-    /// One request the server read.
-    #[derive(Debug, Clone)]
-    struct Seen {
-        method: String,
-        target: String,
-        body: Vec<u8>,
-    }
-
-    /// A Polly-compatible server on loopback.
-    struct Server {
-        endpoint: String,
-        seen: Arc<Mutex<Vec<Seen>>>,
-    }
-
-    impl Server {
-        async fn start(answer: Answer) -> Self {
-            let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-            let endpoint = format!("http://{}", listener.local_addr().unwrap());
-            let seen = Arc::new(Mutex::new(Vec::new()));
-
-            let log = Arc::clone(&seen);
-            tokio::spawn(async move {
-                while let Ok((stream, _)) = listener.accept().await {
-                    tokio::spawn(serve(stream, answer, Arc::clone(&log)));
-                }
-            });
-            Self { endpoint, seen }
-        }
-
-        fn seen(&self) -> Vec<Seen> {
-            self.seen.lock().unwrap().clone()
-        }
-    }
-
-    /// Valid MPEG-2 Layer III frames: 22.05 kHz, 48 kbit/s, mono, 156 bytes each.
-    fn mp3_frames(count: usize) -> Vec<u8> {
-        let mut frame = vec![0xFF, 0xF3, 0x60, 0xC0];
-        frame.resize(156, 0);
-        frame.repeat(count)
-    }
-
-    async fn serve(mut stream: TcpStream, answer: Answer, seen: Arc<Mutex<Vec<Seen>>>) {
-        let Some(request) = read_request(&mut stream).await else { return };
-        let speech = request.target.starts_with("/v1/speech");
-        let second_page = request.target.contains("NextToken=page-2");
-        seen.lock().unwrap().push(request);
-
-        let (status, headers, body) = match answer {
-            Answer::Hang => {
-                tokio::time::sleep(Duration::from_secs(3_600)).await;
-                return;
-            }
-            Answer::Error(code, status) => {
-                let body =
-                    format!(r#"{{"message":"refused by the test server","__type":"{code}"}}"#);
-                (
-                    status,
-                    format!(
-                        "x-amzn-ErrorType: {code}:http://internal.amazon.com/\r\nContent-Type: application/json\r\n"
-                    ),
-                    body.into_bytes(),
-                )
-            }
-            Answer::NotAudio => (200, "Content-Type: audio/mpeg\r\n".to_owned(), vec![0; 8]),
-            Answer::Succeed if speech => {
-                let headers = format!(
-                    "Content-Type: audio/mpeg\r\nx-amzn-RequestCharacters: {}\r\n",
-                    TEXT.len()
-                );
-                (200, headers, mp3_frames(5))
-            }
-            Answer::Succeed => {
-                let body = if second_page {
-                    r#"{"Voices":[{"Id":"Matthew","Name":"Matthew","Gender":"Male","LanguageCode":"en-US","LanguageName":"US English","SupportedEngines":["neural","standard"]}]}"#
-                } else {
-                    r#"{"Voices":[{"Id":"Joanna","Name":"Joanna","Gender":"Female","LanguageCode":"en-US","LanguageName":"US English","SupportedEngines":["standard"]}],"NextToken":"page-2"}"#
-                };
-                (200, "Content-Type: application/json\r\n".to_owned(), body.as_bytes().to_vec())
-            }
-        };
-
-        let head = format!(
-            "HTTP/1.1 {status} Test\r\n{headers}Content-Length: {}\r\nConnection: close\r\n\r\n",
-            body.len()
-        );
-        let _ = stream.write_all(head.as_bytes()).await;
-        let _ = stream.write_all(&body).await;
-        let _ = stream.shutdown().await;
-    }
-
-    /// Reads one HTTP/1.1 request with a `Content-Length` body (or none).
-    async fn read_request(stream: &mut TcpStream) -> Option<Seen> {
-        let mut buffer = Vec::new();
-        let mut chunk = [0u8; 4096];
-        let head_end = loop {
-            if let Some(at) = buffer.windows(4).position(|w| w == b"\r\n\r\n") {
-                break at + 4;
-            }
-            let read = stream.read(&mut chunk).await.ok()?;
-            if read == 0 {
-                return None;
-            }
-            buffer.extend_from_slice(&chunk[..read]);
-        };
-
-        let head = String::from_utf8_lossy(&buffer[..head_end]).into_owned();
-        let mut request_line = head.lines().next()?.split(' ');
-        let method = request_line.next()?.to_owned();
-        let target = request_line.next()?.to_owned();
-        let length = head
-            .lines()
-            .filter_map(|line| line.split_once(':'))
-            .find(|(name, _)| name.eq_ignore_ascii_case("content-length"))
-            .and_then(|(_, value)| value.trim().parse::<usize>().ok())
-            .unwrap_or(0);
-
-        while buffer.len() < head_end + length {
-            let read = stream.read(&mut chunk).await.ok()?;
-            if read == 0 {
-                return None;
-            }
-            buffer.extend_from_slice(&chunk[..read]);
-        }
-        Some(Seen { method, target, body: buffer[head_end..head_end + length].to_vec() })
-    }
 
     fn config(endpoint: &str) -> PollyConfig {
         PollyConfig {
@@ -673,7 +549,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_refused_connection_is_retryable() {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let endpoint = format!("http://{}", listener.local_addr().unwrap());
         drop(listener);
         let engine = PollyEngine::new(config(&endpoint)).await.unwrap();
