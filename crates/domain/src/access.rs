@@ -15,6 +15,7 @@
 //! | rename         |   ✓   |           |              |           |
 //! | manage shares  |   ✓   |           |              |           |
 //! | delete         |   ✓   |           |              |           |
+//! | delete audio   |   ✓   |    own    |     own      |           |
 //! | view activity  |   ✓   |           |              |           |
 
 use diesel::prelude::*;
@@ -130,6 +131,22 @@ impl DocumentAccess {
     /// Refuses with "permission denied" unless the caller's role allows `capability`.
     pub fn require(&self, capability: Capability) -> Result<(), AccessError> {
         if self.role.can(capability) { Ok(()) } else { Err(AccessError::PermissionDenied) }
+    }
+}
+
+/// Whether the caller may delete an audio of the document: with the delete capability, or
+/// as the one who asked for it while they may still generate audio there.
+pub fn may_delete_audio(
+    access: &DocumentAccess,
+    actor: Uuid,
+    requested_by: Option<Uuid>,
+) -> Result<(), AccessError> {
+    let requester = requested_by == Some(actor) && access.role.can(Capability::Generate);
+
+    if requester || access.role.can(Capability::Delete) {
+        Ok(())
+    } else {
+        Err(AccessError::PermissionDenied)
     }
 }
 

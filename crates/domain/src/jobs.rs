@@ -46,6 +46,11 @@ pub enum Job {
     },
     /// Remove uploaded objects that no document references.
     SweepOrphans,
+    /// Synthesize an audio's MP3 and store it.
+    SynthesizeAudio {
+        /// The audio.
+        audio_id: Uuid,
+    },
 }
 
 impl Job {
@@ -57,6 +62,7 @@ impl Job {
             Self::ImportPage { .. } => "import_page",
             Self::DeleteObjects { .. } => "delete_objects",
             Self::SweepOrphans => "sweep_orphans",
+            Self::SynthesizeAudio { .. } => "synthesize_audio",
         }
     }
 
@@ -66,13 +72,19 @@ impl Job {
             Self::ParseDocument { document_id } | Self::ImportPage { document_id, .. } => {
                 Some(*document_id)
             }
-            Self::PurgeExpired | Self::DeleteObjects { .. } | Self::SweepOrphans => None,
+            Self::PurgeExpired
+            | Self::DeleteObjects { .. }
+            | Self::SweepOrphans
+            | Self::SynthesizeAudio { .. } => None,
         }
     }
 
     /// The audio a job is about, for failure records.
     pub fn audio_id(&self) -> Option<Uuid> {
-        None
+        match self {
+            Self::SynthesizeAudio { audio_id } => Some(*audio_id),
+            _ => None,
+        }
     }
 }
 
@@ -427,15 +439,25 @@ async fn record_failure(
     Ok(())
 }
 
+/// What one lease sweep did.
+#[derive(Debug, Default)]
+pub struct Swept {
+    /// Jobs returned to the outbox or failed.
+    pub touched: usize,
+    /// Jobs that were out of attempts and are now failed, for their give-up bookkeeping.
+    pub gave_up: Vec<Job>,
+}
+
 /// Returns jobs whose worker died to the outbox, counting the lost attempt; jobs out of
-/// attempts are failed. Also re-offers jobs stuck in Redis longer than `stuck_after` (for
-/// example after Redis lost its data). Returns how many jobs were touched.
-pub async fn sweep(conn: &mut AsyncPgConnection, stuck_after: Duration) -> Result<usize, DbError> {
+/// attempts are failed (and returned, so the caller can do their give-up bookkeeping). Also
+/// re-offers jobs stuck in Redis longer than `stuck_after` (for example after Redis lost its
+/// data).
+pub async fn sweep(conn: &mut AsyncPgConnection, stuck_after: Duration) -> Result<Swept, DbError> {
     let now = Utc::now();
     let lost = Failure::transient("lease_expired", "the worker running this job stopped");
 
     conn.transaction(async |conn| {
-        let expired: Vec<(i64, String, i32, i32)> = job_outbox::table
+        let expired: Vec<(i64, String, i32, i32, serde_json::Value)> = job_outbox::table
             .filter(job_outbox::status.eq(JobStatus::Running.as_str()))
             .filter(job_outbox::lease_expires_at.lt(now))
             .select((
@@ -443,14 +465,20 @@ pub async fn sweep(conn: &mut AsyncPgConnection, stuck_after: Duration) -> Resul
                 job_outbox::kind,
                 job_outbox::attempts,
                 job_outbox::max_attempts,
+                job_outbox::payload,
             ))
             .for_update()
             .skip_locked()
             .load(conn)
             .await?;
 
-        for (id, kind, attempt, max_attempts) in &expired {
+        let mut gave_up = Vec::new();
+        for (id, kind, attempt, max_attempts, payload) in &expired {
             let give_up = attempt >= max_attempts;
+            let job = serde_json::from_value::<Job>(payload.clone()).ok();
+            if give_up && let Some(job) = &job {
+                gave_up.push(job.clone());
+            }
             let status = if give_up { JobStatus::Failed } else { JobStatus::Pending };
             diesel::update(job_outbox::table.find(id))
                 .set((
@@ -462,7 +490,10 @@ pub async fn sweep(conn: &mut AsyncPgConnection, stuck_after: Duration) -> Resul
                 ))
                 .execute(conn)
                 .await?;
-            record_failure(conn, *id, kind, None, None, *attempt, give_up, &lost).await?;
+            let document_id = job.as_ref().and_then(Job::document_id);
+            let audio_id = job.as_ref().and_then(Job::audio_id);
+            record_failure(conn, *id, kind, document_id, audio_id, *attempt, give_up, &lost)
+                .await?;
         }
 
         let stuck = diesel::update(job_outbox::table)
@@ -475,7 +506,7 @@ pub async fn sweep(conn: &mut AsyncPgConnection, stuck_after: Duration) -> Resul
             .execute(conn)
             .await?;
 
-        Ok(expired.len() + stuck)
+        Ok(Swept { touched: expired.len() + stuck, gave_up })
     })
     .await
 }

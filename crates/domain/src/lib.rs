@@ -5,6 +5,7 @@
 
 pub mod access;
 pub mod accounts;
+pub mod audios;
 pub mod db;
 pub mod documents;
 pub mod jobs;
