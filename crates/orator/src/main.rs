@@ -14,6 +14,7 @@ use orator_domain::{DbPool, accounts, db};
 use orator_fetch::{FetchPolicy, Fetcher};
 use orator_kv::Kv;
 use orator_mail::Mailer;
+use orator_speech::Speech;
 use orator_storage::Stores;
 use orator_worker::WorkerContext;
 use tracing_subscriber::EnvFilter;
@@ -129,23 +130,27 @@ async fn run(command: Command, config: Arc<Config>) -> anyhow::Result<()> {
         Command::Serve(args) => {
             prepare(&config, &args).await?;
             let stores = stores(&config).await?;
-            serve(config, stores).await
+            let speech = speech(&config).await?;
+            serve(config, stores, speech).await
         }
         Command::Work(args) => {
             prepare(&config, &args).await?;
             let stores = stores(&config).await?;
-            work(config, stores, wait_for_shutdown()).await
+            let speech = speech(&config).await?;
+            work(config, stores, speech, wait_for_shutdown()).await
         }
         Command::All(args) => {
             prepare(&config, &args).await?;
             let stores = stores(&config).await?;
+            let speech = speech(&config).await?;
             let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
             let worker_stop = async move {
                 let mut stop_rx = stop_rx;
                 let _ = stop_rx.wait_for(|stopped| *stopped).await;
             };
-            let worker = tokio::spawn(work(config.clone(), stores.clone(), worker_stop));
-            let served = serve(config, stores).await;
+            let worker =
+                tokio::spawn(work(config.clone(), stores.clone(), speech.clone(), worker_stop));
+            let served = serve(config, stores, speech).await;
             let _ = stop_tx.send(true);
             let worked = worker.await.context("worker task")?;
             served.and(worked)
@@ -192,12 +197,28 @@ async fn stores(config: &Config) -> anyhow::Result<Stores> {
     Ok(stores)
 }
 
+/// The speech engine; Polly is only built (and AWS only contacted) when it is chosen.
+async fn speech(config: &Config) -> anyhow::Result<Arc<Speech>> {
+    let speech = Speech::from_config(config)
+        .await
+        .context("setting up speech (ORATOR_SPEECH_ENGINE, AWS_REGION, AWS keys)")?;
+    if !speech.available().await {
+        tracing::warn!(
+            engine = speech.name(),
+            "speech engine not available; audio requests get 503"
+        );
+    }
+    tracing::info!(engine = speech.name(), "speech engine ready");
+
+    Ok(Arc::new(speech))
+}
+
 fn fetch_policy(config: &Config) -> anyhow::Result<FetchPolicy> {
     FetchPolicy::from_config(config).context("ORATOR_URL_ALLOW must list host:port entries")
 }
 
 /// Serves until SIGTERM or Ctrl-C (actix-web listens for both itself).
-async fn serve(config: Arc<Config>, stores: Stores) -> anyhow::Result<()> {
+async fn serve(config: Arc<Config>, stores: Stores, speech: Arc<Speech>) -> anyhow::Result<()> {
     fetch_policy(&config)?;
     let kv = Kv::new(
         config.redis_url.expose(),
@@ -205,7 +226,7 @@ async fn serve(config: Arc<Config>, stores: Stores) -> anyhow::Result<()> {
         Config::millis(config.redis_timeout_ms),
     )
     .context("REDIS_URL")?;
-    let state = AppState::new(config.clone(), pool(&config)?, kv, stores, mailer(&config)?);
+    let state = AppState::new(config.clone(), pool(&config)?, kv, stores, mailer(&config)?, speech);
     let listener = TcpListener::bind(config.listen)
         .with_context(|| format!("binding ORATOR_LISTEN={}", config.listen))?;
     tracing::info!(listen = %config.listen, "serving the API");
@@ -216,14 +237,23 @@ async fn serve(config: Arc<Config>, stores: Stores) -> anyhow::Result<()> {
 async fn work(
     config: Arc<Config>,
     stores: Stores,
+    speech: Arc<Speech>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let ctx = WorkerContext {
-        db: pool(&config)?,
-        config: config.clone(),
-        storage: stores.storage,
-        fetcher: Fetcher::new(fetch_policy(&config)?),
-    };
+    let kv = Kv::new(
+        config.redis_url.expose(),
+        &config.queue_prefix,
+        Config::millis(config.redis_timeout_ms),
+    )
+    .context("REDIS_URL")?;
+    let ctx = WorkerContext::new(
+        pool(&config)?,
+        config.clone(),
+        stores.storage,
+        Fetcher::new(fetch_policy(&config)?),
+        speech,
+        kv,
+    );
     tracing::info!(concurrency = config.worker_concurrency, "running the job worker");
 
     orator_worker::run(ctx, shutdown).await.context("job worker")

@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::Utc;
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use orator_domain::accounts::{self, AccountSettings};
+use orator_domain::audios;
 use orator_domain::documents::{self, Document};
 use orator_domain::jobs::{self, ClaimedJob, Failure, Job};
 use orator_domain::{DbError, db};
@@ -29,6 +30,9 @@ pub(crate) async fn run(ctx: &WorkerContext, claimed: &ClaimedJob) -> Result<(),
         }
         Job::DeleteObjects { keys } => delete_objects(ctx, keys).await,
         Job::SweepOrphans => sweep_orphans(ctx).await,
+        Job::SynthesizeAudio { audio_id } => {
+            crate::synthesis::synthesize_audio(ctx, *audio_id).await
+        }
     }
 }
 
@@ -50,6 +54,16 @@ pub(crate) async fn on_give_up(
             };
             documents::mark_failed(conn, *document_id, code).await
         }
+        Job::SynthesizeAudio { audio_id } => {
+            let code = if audios::FAILURE_CODES.contains(&failure.code.as_str()) {
+                failure.code.as_str()
+            } else if failure.code == "job_timed_out" {
+                "synthesis_timed_out"
+            } else {
+                "synthesis_failed"
+            };
+            audios::mark_failed(conn, *audio_id, code).await
+        }
         Job::PurgeExpired
         | Job::ImportPage { .. }
         | Job::DeleteObjects { .. }
@@ -57,11 +71,11 @@ pub(crate) async fn on_give_up(
     }
 }
 
-fn database_failure(_err: impl std::error::Error) -> Failure {
+pub(crate) fn database_failure(_err: impl std::error::Error) -> Failure {
     Failure::transient("database_error", "a database operation failed")
 }
 
-fn storage_failure(err: &StorageError) -> Failure {
+pub(crate) fn storage_failure(err: &StorageError) -> Failure {
     match err {
         StorageError::NotFound => {
             Failure::permanent("unreadable_document", "the stored source is missing")
@@ -207,26 +221,35 @@ async fn delete_objects(ctx: &WorkerContext, keys: &[String]) -> Result<(), Fail
     Ok(())
 }
 
+/// Removes stored uploads and audio files that no row references any more (a transaction
+/// that failed after its upload, an audio deleted while it was being synthesized).
 async fn sweep_orphans(ctx: &WorkerContext) -> Result<(), Failure> {
     let grace = Duration::from_secs(ctx.config.orphan_grace_secs);
     let before = std::time::SystemTime::now() - grace;
-    let keys = ctx
-        .storage
-        .list_older_than("uploads/", before, ORPHAN_SWEEP_BATCH)
-        .await
-        .map_err(|err| storage_failure(&err))?;
     let mut conn = db::conn(&ctx.db).await.map_err(database_failure)?;
 
     let mut removed = 0;
-    for key in keys {
-        if documents::storage_key_in_use(&mut conn, &key).await.map_err(database_failure)? {
-            continue;
+    for prefix in ["uploads/", "audio/"] {
+        let keys = ctx
+            .storage
+            .list_older_than(prefix, before, ORPHAN_SWEEP_BATCH)
+            .await
+            .map_err(|err| storage_failure(&err))?;
+        for key in keys {
+            let in_use = if prefix == "audio/" {
+                audios::storage_key_in_use(&mut conn, &key).await
+            } else {
+                documents::storage_key_in_use(&mut conn, &key).await
+            };
+            if in_use.map_err(database_failure)? {
+                continue;
+            }
+            ctx.storage.delete(&key).await.map_err(|err| storage_failure(&err))?;
+            removed += 1;
         }
-        ctx.storage.delete(&key).await.map_err(|err| storage_failure(&err))?;
-        removed += 1;
     }
 
-    tracing::info!(objects = removed, "orphaned uploads removed");
+    tracing::info!(objects = removed, "orphaned objects removed");
     Ok(())
 }
 

@@ -22,6 +22,7 @@ use orator_domain::{DbError, DbPool, db};
 use serde::{Deserialize, Serialize};
 
 mod handlers;
+mod synthesis;
 
 /// What Redis carries: the id of an outbox row, nothing else.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -41,9 +42,29 @@ pub struct WorkerContext {
     pub storage: Arc<dyn orator_storage::Storage>,
     /// Outbound fetching of web pages.
     pub fetcher: orator_fetch::Fetcher,
+    /// The speech engine.
+    pub speech: Arc<orator_speech::Speech>,
+    /// Redis, for the engine-call rate limit every worker shares.
+    pub kv: orator_kv::Kv,
+    /// Engine calls this process may make at once, over all the audios it synthesizes.
+    pub speech_calls: Arc<tokio::sync::Semaphore>,
 }
 
 impl WorkerContext {
+    /// The context from its parts; the engine-call bound comes from the configuration.
+    pub fn new(
+        db: DbPool,
+        config: Arc<Config>,
+        storage: Arc<dyn orator_storage::Storage>,
+        fetcher: orator_fetch::Fetcher,
+        speech: Arc<orator_speech::Speech>,
+        kv: orator_kv::Kv,
+    ) -> Self {
+        let speech_calls = Arc::new(tokio::sync::Semaphore::new(config.speech_concurrency));
+
+        Self { db, config, storage, fetcher, speech, kv, speech_calls }
+    }
+
     /// Extraction limits, from the configuration.
     pub fn ingest_limits(&self) -> orator_ingest::Limits {
         let config = &self.config;
@@ -288,11 +309,18 @@ pub async fn relay_once(
     Ok(ids.len())
 }
 
-async fn sweep_once(ctx: &WorkerContext, stuck_after: chrono::Duration) -> Result<(), DbError> {
+/// One lease sweep: jobs of stopped workers go back to the outbox, and those out of attempts
+/// get their give-up bookkeeping (so no document or audio stays stuck mid-way).
+pub async fn sweep_once(ctx: &WorkerContext, stuck_after: chrono::Duration) -> Result<(), DbError> {
     let mut conn = db::conn(&ctx.db).await?;
-    let touched = jobs::sweep(&mut conn, stuck_after).await?;
-    if touched > 0 {
-        tracing::warn!(jobs = touched, "returned jobs of stopped workers to the outbox");
+    let swept = jobs::sweep(&mut conn, stuck_after).await?;
+
+    let lost = Failure::transient("job_lease_expired", "the worker running this job stopped");
+    for job in &swept.gave_up {
+        handlers::on_give_up(&mut conn, job, &lost).await?;
+    }
+    if swept.touched > 0 {
+        tracing::warn!(jobs = swept.touched, "returned jobs of stopped workers to the outbox");
     }
 
     Ok(())
