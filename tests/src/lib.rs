@@ -209,6 +209,7 @@ impl TestAppBuilder {
             ("ORATOR_HEALTH_CHECK_TIMEOUT_MS".to_owned(), "500".to_owned()),
             ("ORATOR_REDIS_TIMEOUT_MS".to_owned(), "500".to_owned()),
             ("ORATOR_DATABASE_ACQUIRE_TIMEOUT_MS".to_owned(), "1000".to_owned()),
+            ("ORATOR_SPEECH_ENGINE".to_owned(), "local".to_owned()),
         ]);
         vars.extend(self.overrides);
         let config = Config::from_lookup(|name| vars.get(name).cloned()).expect("test config");
@@ -233,8 +234,9 @@ async fn build_state(config: Arc<Config>) -> AppState {
     .expect("redis handle");
     let stores = orator_storage::Stores::from_config(&config).await.expect("storage");
     let mailer = orator_mail::Mailer::spool(config.mail_dir(), &config.mail_from).expect("mailer");
+    let speech = orator_speech::Speech::from_config(&config).await.expect("speech engine");
 
-    AppState::new(config, pool, kv, stores, mailer)
+    AppState::new(config, pool, kv, stores, mailer, Arc::new(speech))
 }
 
 impl TestApp {
@@ -365,6 +367,31 @@ impl TestApp {
         documents::create(&mut conn, &new, 3).await.expect("document")
     }
 
+    /// A ready document of `owner` with one page of `markdown` (its parse job finds nothing
+    /// to do).
+    pub async fn ready_page(
+        &self,
+        owner: Uuid,
+        title: &str,
+        markdown: &str,
+    ) -> (orator_domain::documents::Document, orator_domain::documents::Page) {
+        use diesel::{ExpressionMethods, QueryDsl};
+        use orator_domain::schema::documents;
+
+        let document = self.document_row(owner, title).await;
+        let mut conn = self.db.conn().await;
+        diesel::update(documents::table.find(document.id))
+            .set(documents::status.eq("ready"))
+            .execute(&mut conn)
+            .await
+            .expect("document ready");
+        let page = orator_domain::documents::append_page(&mut conn, document.id, markdown)
+            .await
+            .expect("page");
+
+        (document, page)
+    }
+
     /// Signs `user` in through the API.
     pub async fn login(&self, user: &TestUser) -> TestSession {
         let body = serde_json::json!({"email": user.email, "password": user.password});
@@ -424,12 +451,14 @@ impl TestApp {
     /// The worker's view of this app: same database, storage, configuration and Redis.
     pub fn worker_context(&self) -> orator_worker::WorkerContext {
         let policy = self.state.fetch_policy.clone();
-        orator_worker::WorkerContext {
-            db: self.state.db.clone(),
-            config: self.state.config.clone(),
-            storage: self.state.storage.clone(),
-            fetcher: orator_fetch::Fetcher::new(policy),
-        }
+        orator_worker::WorkerContext::new(
+            self.state.db.clone(),
+            self.state.config.clone(),
+            self.state.storage.clone(),
+            orator_fetch::Fetcher::new(policy),
+            self.state.speech.clone(),
+            self.state.kv.clone(),
+        )
     }
 
     /// Runs every due job in the outbox through the worker's code path (claim, run, record),
@@ -457,6 +486,30 @@ impl TestApp {
                 orator_worker::process(&ctx, id).await.expect("job bookkeeping");
                 processed += 1;
             }
+        }
+    }
+
+    /// Runs jobs until the outbox holds none that is waiting or running (retries included,
+    /// so keep the backoff short), for at most `limit`; returns how many deliveries ran.
+    pub async fn run_jobs_to_completion(&self, limit: std::time::Duration) -> usize {
+        use diesel::{ExpressionMethods, QueryDsl};
+        use orator_domain::schema::job_outbox;
+
+        let started = std::time::Instant::now();
+        let mut processed = 0;
+        loop {
+            processed += self.run_pending_jobs().await;
+            let mut conn = self.db.conn().await;
+            let open: i64 = job_outbox::table
+                .filter(job_outbox::status.eq_any(["pending", "enqueued", "running"]))
+                .count()
+                .get_result(&mut conn)
+                .await
+                .expect("open jobs");
+            if open == 0 || started.elapsed() > limit {
+                return processed;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
     }
 

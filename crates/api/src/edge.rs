@@ -126,7 +126,7 @@ fn render_problem(
     }
 
     let retry_after = match error.code {
-        ErrorCode::ServiceUnavailable => {
+        ErrorCode::ServiceUnavailable | ErrorCode::SpeechEngineUnavailable => {
             Some(state.map_or(crate::problem::DEFAULT_RETRY_AFTER_SECS, |state| {
                 state.config.unavailable_retry_after_secs
             }))

@@ -105,6 +105,20 @@ error_codes! {
     InvalidShareTarget = "invalid_share_target", UNPROCESSABLE_ENTITY;
     /// Too many requests; retry after the `Retry-After` delay.
     RateLimited = "rate_limited", TOO_MANY_REQUESTS;
+    /// Staff have switched audio generation off for the site.
+    GenerationDisabled = "generation_disabled", FORBIDDEN;
+    /// The voice is not in the speech engine's catalogue (see `GET /voices`).
+    UnknownVoice = "unknown_voice", UNPROCESSABLE_ENTITY;
+    /// The page already has an active audio with this voice.
+    VoiceInUse = "voice_in_use", CONFLICT;
+    /// The page has had as many audios as the site allows, deleted ones included.
+    AudioQuotaExhausted = "audio_quota_exhausted", CONFLICT;
+    /// The page has no text to read aloud.
+    PageEmpty = "page_empty", UNPROCESSABLE_ENTITY;
+    /// The audio is not ready to be played or downloaded yet (or it failed).
+    AudioNotReady = "audio_not_ready", CONFLICT;
+    /// The speech engine is not installed or cannot be reached.
+    SpeechEngineUnavailable = "speech_engine_unavailable", SERVICE_UNAVAILABLE;
 }
 
 /// Codes of individual field errors inside a `validation_failed` problem.

@@ -135,6 +135,12 @@ mod tests {
                     missing.push(format!("{tag}: {id}"));
                 }
             }
+            for code in orator_domain::audios::FAILURE_CODES {
+                let id = format!("audio-{code}");
+                if !has_message(text, &id) {
+                    missing.push(format!("{tag}: {id}"));
+                }
+            }
         }
 
         assert!(missing.is_empty(), "missing messages: {missing:?}");

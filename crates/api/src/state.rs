@@ -28,6 +28,8 @@ pub struct AppState {
     pub accounts: AccountSettings,
     /// What URL imports may reach.
     pub fetch_policy: orator_fetch::FetchPolicy,
+    /// The speech engine (its voice catalogue, and voice previews).
+    pub speech: Arc<orator_speech::Speech>,
 }
 
 impl AppState {
@@ -38,6 +40,7 @@ impl AppState {
         kv: Kv,
         stores: orator_storage::Stores,
         mailer: Mailer,
+        speech: Arc<orator_speech::Speech>,
     ) -> Self {
         let accounts = AccountSettings::from_config(&config);
         // The binary checks the allow list at start; a bad one here refuses every import.
@@ -52,6 +55,7 @@ impl AppState {
             mailer,
             accounts,
             fetch_policy,
+            speech,
         }
     }
 

@@ -388,7 +388,7 @@ async fn profile_patch_distinguishes_absent_from_null() {
             Method::PATCH,
             "/api/v1/me",
             &bearer,
-            Some(json!({"display_name": "  Ada  ", "preferred_voice": "Joanna"})),
+            Some(json!({"display_name": "  Ada  ", "preferred_voice": "en-us"})),
         )
         .await;
     let untouched = app

@@ -151,7 +151,7 @@ async fn the_sweeper_returns_jobs_of_dead_workers_counting_the_attempt() {
     let retried = jobs::claim(&mut conn, id, Duration::milliseconds(-1)).await.unwrap().unwrap();
     jobs::sweep(&mut conn, Duration::minutes(10)).await.unwrap();
 
-    assert_eq!(swept, 1);
+    assert_eq!(swept.touched, 1);
     assert_eq!(retried.attempt, 2);
     assert_eq!(
         status_of(&app, id).await,

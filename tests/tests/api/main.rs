@@ -3,6 +3,7 @@
 #![expect(clippy::unwrap_used, reason = "test helpers fail the test loudly on broken setup")]
 
 mod accounts;
+mod audio;
 mod documents;
 mod errors;
 mod files;

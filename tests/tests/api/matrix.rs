@@ -1,4 +1,4 @@
-//! The access matrix: every document, page and share endpoint, called by every kind of
+//! The access matrix: every document, page, share and audio endpoint, called by every kind of
 //! caller on every kind of target, compared with the checked-in table in
 //! `tests/snapshots/access_matrix.txt`. Run with `ORATOR_UPDATE_SNAPSHOTS=1` to rewrite it
 //! after a deliberate policy change, and review the diff.
@@ -7,7 +7,7 @@ use actix_web::http::Method;
 use diesel::prelude::*;
 use diesel_async::RunQueryDsl;
 use orator_domain::documents;
-use orator_domain::schema::{shares, users};
+use orator_domain::schema::{audios, shares, users};
 use orator_tests::{As, TestApp, TestUser};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -45,6 +45,13 @@ fn endpoints() -> Vec<Endpoint> {
         endpoint(Method::GET, "/documents/{d}/activity", None),
         endpoint(Method::PATCH, "/shares/{s}", Some(json!({"permission": "collaborator"}))),
         endpoint(Method::DELETE, "/shares/{s}", None),
+        endpoint(Method::GET, "/pages/{p}/audios", None),
+        endpoint(Method::POST, "/pages/{p}/audios", Some(json!({"voice": "en-gb"}))),
+        endpoint(Method::GET, "/audios/{a}", None),
+        endpoint(Method::POST, "/audios/{a}/play", None),
+        endpoint(Method::GET, "/audios/{a}/download", None),
+        endpoint(Method::POST, "/audios/{a}/retry", None),
+        endpoint(Method::DELETE, "/audios/{a}", None),
         endpoint(Method::DELETE, "/documents/{d}", None),
     ]
 }
@@ -58,11 +65,13 @@ struct People {
     credentials: Vec<(&'static str, As)>,
 }
 
-/// A document with one page, its shares, and the share of a bystander (the share target).
+/// A document with one page and a ready audio of it, its shares, and the share of a
+/// bystander (the share target).
 struct Fixture {
     document: Uuid,
     page: Uuid,
     share: Uuid,
+    audio: Uuid,
 }
 
 async fn fixture(app: &TestApp, owner: &TestUser, sharees: &[(&TestUser, &str)]) -> Fixture {
@@ -89,7 +98,24 @@ async fn fixture(app: &TestApp, owner: &TestUser, sharees: &[(&TestUser, &str)])
         share = id;
     }
 
-    Fixture { document: document.id, page: page.id, share }
+    let audio = Uuid::now_v7();
+    diesel::insert_into(audios::table)
+        .values((
+            audios::id.eq(audio),
+            audios::page_id.eq(page.id),
+            audios::document_id.eq(document.id),
+            audios::requested_by.eq(owner.id),
+            audios::voice.eq("en-us"),
+            audios::engine.eq("local"),
+            audios::status.eq("ready"),
+            audios::storage_key.eq(orator_domain::audios::storage_key(document.id, page.id, audio)),
+            audios::ready_at.eq(chrono::Utc::now()),
+        ))
+        .execute(&mut conn)
+        .await
+        .unwrap();
+
+    Fixture { document: document.id, page: page.id, share, audio }
 }
 
 async fn people(app: &TestApp) -> People {
@@ -142,16 +168,19 @@ async fn the_access_matrix_matches_the_checked_in_table() {
                 // Every cell gets fresh documents, so a mutation never leaks into the next.
                 let shared = fixture(&app, &people.owner, &sharees).await;
                 let unshared = fixture(&app, &stranger, &[(&people.bystander, "view_only")]).await;
-                let (document, page, share) = match target {
-                    "document" => (shared.document, shared.page, shared.share),
-                    "unshared" => (unshared.document, unshared.page, unshared.share),
-                    _ => (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7()),
+                let (document, page, share, audio) = match target {
+                    "document" => (shared.document, shared.page, shared.share, shared.audio),
+                    "unshared" => {
+                        (unshared.document, unshared.page, unshared.share, unshared.audio)
+                    }
+                    _ => (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7()),
                 };
                 let path = endpoint
                     .path
                     .replace("{d}", &document.to_string())
                     .replace("{p}", &page.to_string())
-                    .replace("{s}", &share.to_string());
+                    .replace("{s}", &share.to_string())
+                    .replace("{a}", &audio.to_string());
 
                 let response = app
                     .send(

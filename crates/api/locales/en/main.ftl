@@ -54,6 +54,20 @@ err-invalid_share_target = Invalid share target
 err-invalid_share_target-detail = A document cannot be shared with its owner or with yourself.
 err-rate_limited = Too many requests
 err-rate_limited-detail = You have made too many requests. Wait { $retry_after } seconds and try again.
+err-generation_disabled = Audio generation disabled
+err-generation_disabled-detail = New audio cannot be requested on this site at the moment.
+err-unknown_voice = Unknown voice
+err-unknown_voice-detail = This voice is not offered; pick one from the voice list.
+err-voice_in_use = Voice already used
+err-voice_in_use-detail = This page already has audio in this voice; delete it first to make a new one.
+err-audio_quota_exhausted = Audio limit reached
+err-audio_quota_exhausted-detail = This page has had as many audios as allowed, deleted ones included.
+err-page_empty = Nothing to read
+err-page_empty-detail = This page has no text that can be read aloud.
+err-audio_not_ready = Audio not ready
+err-audio_not_ready-detail = This audio is not ready yet, or it failed; check its status.
+err-speech_engine_unavailable = Speech engine unavailable
+err-speech_engine_unavailable-detail = Audio cannot be made right now because the speech engine is unavailable. Try again later.
 
 field-required = This field is required.
 field-invalid_email = Enter a valid email address.
@@ -76,3 +90,23 @@ doc-fetch_too_large = The web page is larger than the import limit.
 doc-fetch_failed = The web page could not be fetched.
 doc-processing_failed = The document could not be processed; try again later.
 doc-processing_timed_out = Processing the document took too long.
+
+# Why an audio failed (audio-CODE).
+
+audio-unknown_voice = The voice is no longer offered by the speech engine.
+audio-text_too_long = The speech engine refused a passage as too long.
+audio-speech_rejected = The speech engine refused the text.
+audio-speech_unauthenticated = The speech engine refused the service's credentials.
+audio-speech_access_denied = The service may not use the speech engine.
+audio-speech_engine_unavailable = The speech engine is not available.
+audio-speech_engine_misconfigured = The speech engine is not set up correctly.
+audio-speech_throttled = The speech engine was too busy; try again later.
+audio-speech_failed = The speech engine failed; try again later.
+audio-speech_timeout = The speech engine took too long; try again later.
+audio-page_empty = The page has no text that can be read aloud.
+audio-mp3_no_frames = The speech engine returned no audio.
+audio-mp3_format_mismatch = The speech engine returned audio in mixed formats.
+audio-mp3_too_large = The audio would be too long.
+audio-storage_unavailable = The audio could not be stored; try again later.
+audio-synthesis_failed = The audio could not be made; try again later.
+audio-synthesis_timed_out = Making the audio took too long.

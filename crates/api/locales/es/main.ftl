@@ -54,6 +54,20 @@ err-invalid_share_target = Destinatario no válido
 err-invalid_share_target-detail = Un documento no se puede compartir con su propietario ni contigo mismo.
 err-rate_limited = Demasiadas solicitudes
 err-rate_limited-detail = Has hecho demasiadas solicitudes. Espera { $retry_after } segundos y vuelve a intentarlo.
+err-generation_disabled = Generación de audio desactivada
+err-generation_disabled-detail = En este momento no se puede pedir audio nuevo en este sitio.
+err-unknown_voice = Voz desconocida
+err-unknown_voice-detail = Esta voz no está disponible; elige una de la lista de voces.
+err-voice_in_use = Voz ya usada
+err-voice_in_use-detail = Esta página ya tiene audio con esta voz; bórralo primero para crear otro.
+err-audio_quota_exhausted = Límite de audios alcanzado
+err-audio_quota_exhausted-detail = Esta página ya ha tenido todos los audios permitidos, incluidos los borrados.
+err-page_empty = Nada que leer
+err-page_empty-detail = Esta página no tiene texto que se pueda leer en voz alta.
+err-audio_not_ready = Audio no disponible
+err-audio_not_ready-detail = Este audio aún no está listo, o falló; consulta su estado.
+err-speech_engine_unavailable = Motor de voz no disponible
+err-speech_engine_unavailable-detail = Ahora no se puede crear audio porque el motor de voz no está disponible. Inténtalo más tarde.
 
 field-required = Este campo es obligatorio.
 field-invalid_email = Introduce una dirección de correo válida.
@@ -76,3 +90,23 @@ doc-fetch_too_large = La página web supera el límite de importación.
 doc-fetch_failed = No se pudo obtener la página web.
 doc-processing_failed = No se pudo procesar el documento; inténtalo más tarde.
 doc-processing_timed_out = El procesamiento del documento tardó demasiado.
+
+# Why an audio failed (audio-CODE).
+
+audio-unknown_voice = El motor de voz ya no ofrece esta voz.
+audio-text_too_long = El motor de voz rechazó un fragmento por demasiado largo.
+audio-speech_rejected = El motor de voz rechazó el texto.
+audio-speech_unauthenticated = El motor de voz rechazó las credenciales del servicio.
+audio-speech_access_denied = El servicio no tiene permiso para usar el motor de voz.
+audio-speech_engine_unavailable = El motor de voz no está disponible.
+audio-speech_engine_misconfigured = El motor de voz no está bien configurado.
+audio-speech_throttled = El motor de voz estaba saturado; inténtalo más tarde.
+audio-speech_failed = El motor de voz falló; inténtalo más tarde.
+audio-speech_timeout = El motor de voz tardó demasiado; inténtalo más tarde.
+audio-page_empty = La página no tiene texto que se pueda leer en voz alta.
+audio-mp3_no_frames = El motor de voz no devolvió audio.
+audio-mp3_format_mismatch = El motor de voz devolvió audio en formatos distintos.
+audio-mp3_too_large = El audio sería demasiado largo.
+audio-storage_unavailable = No se pudo guardar el audio; inténtalo más tarde.
+audio-synthesis_failed = No se pudo crear el audio; inténtalo más tarde.
+audio-synthesis_timed_out = Crear el audio tardó demasiado.

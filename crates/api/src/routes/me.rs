@@ -119,8 +119,8 @@ pub struct ProfilePatch {
         (status = 401, description = "`unauthenticated`", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 403, description = "`csrf_failed`", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 415, description = "`unsupported_media_type`", body = crate::problem::Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`validation_failed` or `invalid_body`", body = crate::problem::Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`service_unavailable`", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, `invalid_body` or `unknown_voice`", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`service_unavailable` or `speech_engine_unavailable`", body = crate::problem::Problem, content_type = "application/problem+json"),
     )
 )]
 #[patch("/me")]
@@ -130,8 +130,9 @@ pub async fn update_me(
     body: web::Json<ProfilePatch>,
 ) -> ApiResult<HttpResponse> {
     body.validate()?;
-    // TODO(#4): check `preferred_voice` against the speech engine's voice catalogue once it
-    // exists; until then only its shape is checked.
+    if let Some(Some(voice)) = &body.preferred_voice {
+        crate::routes::voices::known_voice(&state, voice).await?;
+    }
     let body = body.into_inner();
     let changes = ProfileChanges {
         display_name: body.display_name.map(|name| name.map(|name| name.trim().to_owned())),

@@ -3,6 +3,7 @@
 use utoipa_actix_web::scope;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+pub mod audios;
 pub mod auth;
 pub mod documents;
 pub mod files;
@@ -10,6 +11,7 @@ pub mod health;
 pub mod me;
 pub mod pages;
 pub mod shares;
+pub mod voices;
 
 /// Registers every route (and with it, every OpenAPI path).
 pub fn configure(cfg: &mut ServiceConfig) {
@@ -51,6 +53,15 @@ pub fn configure(cfg: &mut ServiceConfig) {
             .service(shares::delete_share)
             .service(shares::shared_with_me)
             .service(shares::document_activity)
+            .service(voices::list_voices)
+            .service(voices::voice_preview)
+            .service(audios::create_audio)
+            .service(audios::list_page_audios)
+            .service(audios::get_audio)
+            .service(audios::play_audio)
+            .service(audios::download_audio)
+            .service(audios::delete_audio)
+            .service(audios::retry_audio)
             .service(crate::openapi::openapi_json),
     );
 }
