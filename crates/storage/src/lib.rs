@@ -14,6 +14,8 @@ mod disposition;
 mod local;
 mod s3;
 mod signing;
+#[cfg(feature = "testing")]
+pub mod testing;
 
 pub use compose::{ComposeError, Stores};
 pub use disposition::{MAX_DOWNLOAD_NAME_BYTES, content_disposition_attachment};

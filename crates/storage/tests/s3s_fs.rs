@@ -1,180 +1,50 @@
-//! `S3Storage` against a real S3-compatible server: `s3s-fs`, started per test on a free
-//! loopback port with a temporary root directory, and killed when the test ends.
-//!
-//! `s3s-fs` must be installed (`cargo install s3s-fs --version 0.14.1 --locked --features
-//! binary`); set `S3S_FS_BIN` to use a binary that is not on `PATH`. Without it these tests
-//! fail, they are never skipped. Every client gets an explicit region, static credentials and
-//! a loopback endpoint, so no AWS credential or region chain runs and nothing leaves the
-//! machine.
+//! `S3Storage` against a real S3-compatible server: `s3s-fs` (see
+//! `orator_storage::testing`), started per test and killed when the test ends.
 
 // Test-only code throughout, which lets the `allow-unwrap-in-tests` policy cover the helpers.
 #![cfg(test)]
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant, SystemTime};
+use std::net::TcpListener;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
 
+use orator_storage::testing::{ACCESS_KEY, BUCKET, REGION, S3sFs, SECRET_KEY, quick_limits};
 use orator_storage::{
     S3Config, S3Limits, S3Storage, SecretString, SignedGet, Storage, StorageError,
     content_disposition_attachment,
 };
 
-const BUCKET: &str = "orator-media";
-const ACCESS_KEY: &str = "orator-test-access";
-const SECRET_KEY: &str = "orator-test-secret-key";
-const REGION: &str = "us-east-1";
-
-/// How long the server may take to accept connections.
-const STARTUP_TIMEOUT: Duration = Duration::from_secs(20);
-/// How often a fresh port is tried when the server could not start.
-const STARTUP_ATTEMPTS: usize = 3;
 /// Bound for every plain HTTP request the tests make.
 const HTTP_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// A running `s3s-fs`; dropping it kills the process.
-struct S3sFs {
-    child: Child,
-    port: u16,
-    root: tempfile::TempDir,
-    _logs: tempfile::TempDir,
+async fn storage_of(server: &S3sFs) -> S3Storage {
+    S3Storage::new(server.config()).await.unwrap()
 }
 
-impl Drop for S3sFs {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+/// A raw SDK client, to look at what `S3Storage` stored.
+fn raw_client(server: &S3sFs) -> aws_sdk_s3::Client {
+    let tls = aws_smithy_http_client::tls::Provider::Rustls(
+        aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
+    );
+    let http_client = aws_smithy_http_client::Builder::new().tls_provider(tls).build_https();
+    let credentials =
+        aws_sdk_s3::config::Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "test");
+    let config = aws_sdk_s3::Config::builder()
+        .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
+        .region(aws_sdk_s3::config::Region::new(REGION))
+        .credentials_provider(credentials)
+        .http_client(http_client)
+        .endpoint_url(server.endpoint())
+        .force_path_style(true)
+        .build();
 
-impl S3sFs {
-    /// Starts the server with the bucket already made (a bucket is a directory of the root).
-    fn start() -> Self {
-        let binary = s3s_fs_binary();
-        let mut last_log = String::new();
-
-        for _ in 0..STARTUP_ATTEMPTS {
-            let root = tempfile::tempdir().unwrap();
-            let logs = tempfile::tempdir().unwrap();
-            std::fs::create_dir(root.path().join(BUCKET)).unwrap();
-            let port = free_port();
-            let log_path = logs.path().join("s3s-fs.log");
-            let log = std::fs::File::create(&log_path).unwrap();
-
-            let child = Command::new(&binary)
-                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-                .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
-                .arg(root.path())
-                .stdin(Stdio::null())
-                .stdout(log.try_clone().unwrap())
-                .stderr(log)
-                .spawn()
-                .unwrap_or_else(|err| panic!("could not start {}: {err}", binary.display()));
-            let mut server = Self { child, port, root, _logs: logs };
-
-            if server.wait_until_listening() {
-                return server;
-            }
-            last_log = std::fs::read_to_string(&log_path).unwrap_or_default();
-        }
-
-        panic!("s3s-fs did not start on a loopback port; its last output:\n{last_log}");
-    }
-
-    /// Waits for the port to accept connections; false if the process exited first.
-    fn wait_until_listening(&mut self) -> bool {
-        let address = SocketAddr::from(([127, 0, 0, 1], self.port));
-        let deadline = Instant::now() + STARTUP_TIMEOUT;
-
-        while Instant::now() < deadline {
-            if self.child.try_wait().unwrap().is_some() {
-                return false;
-            }
-            if TcpStream::connect_timeout(&address, Duration::from_millis(200)).is_ok() {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-
-        false
-    }
-
-    fn endpoint(&self) -> String {
-        format!("http://127.0.0.1:{}", self.port)
-    }
-
-    fn config(&self) -> S3Config {
-        S3Config {
-            bucket: BUCKET.to_owned(),
-            region: REGION.to_owned(),
-            endpoint_url: Some(self.endpoint()),
-            force_path_style: true,
-            access_key_id: Some(ACCESS_KEY.to_owned()),
-            secret_access_key: Some(SecretString::new(SECRET_KEY.to_owned())),
-            limits: quick_limits(),
-        }
-    }
-
-    async fn storage(&self) -> S3Storage {
-        S3Storage::new(self.config()).await.unwrap()
-    }
-
-    /// The file `s3s-fs` keeps an object in.
-    fn object_file(&self, key: &str) -> PathBuf {
-        self.root.path().join(BUCKET).join(key)
-    }
-
-    /// A raw SDK client, to look at what `S3Storage` stored.
-    fn raw_client(&self) -> aws_sdk_s3::Client {
-        let tls = aws_smithy_http_client::tls::Provider::Rustls(
-            aws_smithy_http_client::tls::rustls_provider::CryptoMode::Ring,
-        );
-        let http_client = aws_smithy_http_client::Builder::new().tls_provider(tls).build_https();
-        let credentials =
-            aws_sdk_s3::config::Credentials::new(ACCESS_KEY, SECRET_KEY, None, None, "test");
-        let config = aws_sdk_s3::Config::builder()
-            .behavior_version(aws_sdk_s3::config::BehaviorVersion::latest())
-            .region(aws_sdk_s3::config::Region::new(REGION))
-            .credentials_provider(credentials)
-            .http_client(http_client)
-            .endpoint_url(self.endpoint())
-            .force_path_style(true)
-            .build();
-
-        aws_sdk_s3::Client::from_conf(config)
-    }
-}
-
-/// Finds the server binary, failing the test with instructions when it is missing.
-fn s3s_fs_binary() -> PathBuf {
-    if let Some(explicit) = std::env::var_os("S3S_FS_BIN") {
-        return PathBuf::from(explicit);
-    }
-
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    std::env::split_paths(&path).map(|dir| dir.join("s3s-fs")).find(|candidate| candidate.is_file()).unwrap_or_else(|| {
-        panic!(
-            "s3s-fs is not on PATH: these S3 tests need a real S3-compatible server. Install it \
-             with `cargo install s3s-fs --version 0.14.1 --locked --features binary` or point \
-             S3S_FS_BIN at the binary."
-        )
-    })
+    aws_sdk_s3::Client::from_conf(config)
 }
 
 fn free_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
 
     listener.local_addr().unwrap().port()
-}
-
-fn quick_limits() -> S3Limits {
-    S3Limits {
-        connect_timeout: Duration::from_secs(2),
-        attempt_timeout: Duration::from_secs(10),
-        operation_timeout: Duration::from_secs(20),
-        max_attempts: 1,
-        ..S3Limits::default()
-    }
 }
 
 fn http() -> reqwest::Client {
@@ -205,7 +75,7 @@ fn days_ago(days: u64) -> SystemTime {
 #[tokio::test]
 async fn objects_round_trip_through_a_real_s3_server() {
     let server = S3sFs::start();
-    let storage = server.storage().await;
+    let storage = storage_of(&server).await;
 
     storage.put("audio/d1/full.mp3", b"ID3 audio bytes".to_vec(), "audio/mpeg").await.unwrap();
     let read = storage.get("audio/d1/full.mp3").await.unwrap();
@@ -218,11 +88,10 @@ async fn objects_round_trip_through_a_real_s3_server() {
 #[tokio::test]
 async fn put_stores_the_content_type() {
     let server = S3sFs::start();
-    let storage = server.storage().await;
+    let storage = storage_of(&server).await;
 
     storage.put("uploads/u1/doc", b"%PDF-1.7".to_vec(), "application/pdf").await.unwrap();
-    let head = server
-        .raw_client()
+    let head = raw_client(&server)
         .head_object()
         .bucket(BUCKET)
         .key("uploads/u1/doc")
@@ -237,7 +106,7 @@ async fn put_stores_the_content_type() {
 #[tokio::test]
 async fn missing_objects_are_not_found_and_deleting_them_succeeds() {
     let server = S3sFs::start();
-    let storage = server.storage().await;
+    let storage = storage_of(&server).await;
 
     let read = storage.get("uploads/u1/never-written").await;
     let deleted = storage.delete("uploads/u1/never-written").await;
@@ -249,7 +118,7 @@ async fn missing_objects_are_not_found_and_deleting_them_succeeds() {
 #[tokio::test]
 async fn check_passes_on_the_bucket_and_fails_without_it() {
     let server = S3sFs::start();
-    let present = server.storage().await;
+    let present = storage_of(&server).await;
     let missing =
         S3Storage::new(S3Config { bucket: "no-such-bucket".to_owned(), ..server.config() })
             .await
@@ -264,7 +133,7 @@ async fn check_passes_on_the_bucket_and_fails_without_it() {
 #[tokio::test]
 async fn listing_returns_only_old_keys_under_the_prefix() {
     let server = S3sFs::start();
-    let storage = server.storage().await;
+    let storage = storage_of(&server).await;
     for key in ["uploads/u1/old", "uploads/u1/new", "uploads/u2/old", "audio/d1/old"] {
         storage.put(key, b"x".to_vec(), "application/octet-stream").await.unwrap();
     }
@@ -306,7 +175,7 @@ async fn listing_follows_pages_and_stops_at_the_limit() {
 #[tokio::test]
 async fn presigned_urls_serve_the_bytes_with_content_type_and_disposition() {
     let server = S3sFs::start();
-    let storage = server.storage().await;
+    let storage = storage_of(&server).await;
     storage
         .put("audio/d1/full.mp3", b"0123456789".to_vec(), "application/octet-stream")
         .await
@@ -327,7 +196,7 @@ async fn presigned_urls_serve_the_bytes_with_content_type_and_disposition() {
 #[tokio::test]
 async fn presigned_urls_honour_range_requests() {
     let server = S3sFs::start();
-    let storage = server.storage().await;
+    let storage = storage_of(&server).await;
     storage.put("audio/d1/full.mp3", b"0123456789".to_vec(), "audio/mpeg").await.unwrap();
 
     let signed = storage.signed_get("audio/d1/full.mp3", &download(None)).await.unwrap();
@@ -341,7 +210,7 @@ async fn presigned_urls_honour_range_requests() {
 #[tokio::test]
 async fn tampered_presigned_urls_are_refused() {
     let server = S3sFs::start();
-    let storage = server.storage().await;
+    let storage = storage_of(&server).await;
     storage.put("audio/mine.mp3", b"mine".to_vec(), "audio/mpeg").await.unwrap();
     storage.put("audio/theirs.mp3", b"theirs".to_vec(), "audio/mpeg").await.unwrap();
     let signed = storage.signed_get("audio/mine.mp3", &download(Some("mine.mp3"))).await.unwrap();
@@ -364,7 +233,7 @@ async fn tampered_presigned_urls_are_refused() {
 #[tokio::test]
 async fn expired_presigned_urls_are_refused() {
     let server = S3sFs::start();
-    let storage = server.storage().await;
+    let storage = storage_of(&server).await;
     storage.put("audio/d1/full.mp3", b"0123".to_vec(), "audio/mpeg").await.unwrap();
     let two_hours_ago = SystemTime::now() - Duration::from_secs(2 * 3_600);
     let one_hour = SignedGet { expires_in: Duration::from_secs(3_600), ..download(None) };
@@ -381,7 +250,7 @@ async fn expired_presigned_urls_are_refused() {
 #[tokio::test]
 async fn wrong_credentials_are_unavailable_not_missing() {
     let server = S3sFs::start();
-    let storage = server.storage().await;
+    let storage = storage_of(&server).await;
     storage.put("audio/a.mp3", b"a".to_vec(), "audio/mpeg").await.unwrap();
     let wrong_secret = S3Config {
         secret_access_key: Some(SecretString::new("wrong".to_owned())),
@@ -397,7 +266,7 @@ async fn wrong_credentials_are_unavailable_not_missing() {
 #[tokio::test]
 async fn error_messages_name_neither_the_bucket_nor_the_key_nor_the_endpoint() {
     let server = S3sFs::start();
-    let storage = server.storage().await;
+    let storage = storage_of(&server).await;
     let unreachable_endpoint = format!("http://127.0.0.1:{}", free_port());
     let unreachable = S3Storage::new(S3Config {
         endpoint_url: Some(unreachable_endpoint.clone()),

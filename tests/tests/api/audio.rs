@@ -707,3 +707,40 @@ async fn polly_voices_are_those_of_the_configured_voice_technology() {
     assert_eq!(ids(&neural_listed), ["Matthew"]);
     assert_eq!(listed["voices"][1]["gender"], "male");
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn polly_audio_is_stored_in_s3_and_streams_from_a_presigned_url() {
+    let s3 = orator_storage::testing::S3sFs::start();
+    let polly = PollyServer::start(Answer::Succeed).await;
+    let mut builder = polly_builder(&polly);
+    for (name, value) in s3.settings() {
+        builder = builder.env(name, &value);
+    }
+    let app = builder.build().await;
+    let (owner, who) = app.signed_in().await;
+    let (document, page) = app.ready_page(owner.id, "Cloud", PROSE).await;
+
+    let audio = ask(&app, &who, page.id, "Joanna").await.json()["id"].as_str().unwrap().to_owned();
+    app.run_jobs_to_completion(JOB_TIME).await;
+    let ready = audio_json(&app, &who, &audio).await;
+    let played = app.post(&format!("/api/v1/audios/{audio}/play"), &who, json!({})).await;
+    let url = played.json()["url"].as_str().unwrap().to_owned();
+
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let http = reqwest::Client::builder().no_proxy().build().unwrap();
+    let whole = http.get(&url).send().await.unwrap();
+    let status = whole.status();
+    let content_type = whole.headers().get("content-type").cloned();
+    let bytes = whole.bytes().await.unwrap();
+    let ranged = http.get(&url).header("range", "bytes=0-99").send().await.unwrap();
+
+    assert_eq!(ready["status"], "ready");
+    assert!(url.starts_with(&s3.endpoint()), "a presigned S3 URL");
+    assert_eq!(status.as_u16(), 200);
+    assert_eq!(content_type.unwrap().to_str().unwrap(), "audio/mpeg");
+    assert_eq!(ranged.status().as_u16(), 206);
+    let probed = orator_speech::probe(&bytes).unwrap();
+    assert_eq!(i64::try_from(probed.duration_ms).unwrap(), ready["duration_ms"].as_i64().unwrap());
+    let key = audios::storage_key(document.id, page.id, audio.parse().unwrap());
+    assert!(s3.object_file(&key).is_file(), "the object is in the bucket under its key");
+}
