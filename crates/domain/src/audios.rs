@@ -315,6 +315,21 @@ pub async fn mark_ready(
     Ok(updated == 1)
 }
 
+/// Returns a synthesizing audio to `queued` while its job waits for the next attempt.
+pub async fn requeue(conn: &mut AsyncPgConnection, id: Uuid) -> Result<(), DbError> {
+    diesel::update(audios::table.find(id))
+        .filter(audios::status.eq("synthesizing"))
+        .set((
+            audios::status.eq("queued"),
+            audios::lease_expires_at.eq(None::<DateTime<Utc>>),
+            audios::updated_at.eq(Utc::now()),
+        ))
+        .execute(conn)
+        .await?;
+
+    Ok(())
+}
+
 /// Marks an unfinished audio failed with a user-facing code.
 pub async fn mark_failed(
     conn: &mut AsyncPgConnection,

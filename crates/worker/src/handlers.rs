@@ -45,29 +45,55 @@ pub(crate) async fn on_give_up(
 ) -> Result<(), DbError> {
     match job {
         Job::ParseDocument { document_id } => {
-            let code = if documents::FAILURE_CODES.contains(&failure.code.as_str()) {
-                failure.code.as_str()
-            } else if failure.code == "job_timed_out" {
-                "processing_timed_out"
-            } else {
-                "processing_failed"
-            };
+            let code = user_facing_code(
+                failure,
+                documents::FAILURE_CODES,
+                "processing_timed_out",
+                "processing_failed",
+            );
             documents::mark_failed(conn, *document_id, code).await
         }
         Job::SynthesizeAudio { audio_id } => {
-            let code = if audios::FAILURE_CODES.contains(&failure.code.as_str()) {
-                failure.code.as_str()
-            } else if failure.code == "job_timed_out" {
-                "synthesis_timed_out"
-            } else {
-                "synthesis_failed"
-            };
+            let code = user_facing_code(
+                failure,
+                audios::FAILURE_CODES,
+                "synthesis_timed_out",
+                "synthesis_failed",
+            );
             audios::mark_failed(conn, *audio_id, code).await
         }
         Job::PurgeExpired
         | Job::ImportPage { .. }
         | Job::DeleteObjects { .. }
         | Job::SweepOrphans => Ok(()),
+    }
+}
+
+/// Job-specific bookkeeping when a failed attempt will be retried: an audio shows `queued`
+/// again until the next attempt takes it.
+pub(crate) async fn on_retry(conn: &mut AsyncPgConnection, job: &Job) -> Result<(), DbError> {
+    match job {
+        Job::SynthesizeAudio { audio_id } => audios::requeue(conn, *audio_id).await,
+        _ => Ok(()),
+    }
+}
+
+/// The code users see for a failure: its own when users have a message for it, else the
+/// timeout or the general code.
+fn user_facing_code<'a>(
+    failure: &'a Failure,
+    known: &[&str],
+    timed_out: &'a str,
+    otherwise: &'a str,
+) -> &'a str {
+    let code = failure.code.as_str();
+
+    if known.contains(&code) {
+        code
+    } else if code == "job_timed_out" {
+        timed_out
+    } else {
+        otherwise
     }
 }
 

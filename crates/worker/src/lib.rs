@@ -232,7 +232,12 @@ async fn record_failure(
         handlers::on_give_up(conn, &claimed.job, failure).await?;
     }
 
-    match jobs::fail(conn, claimed, failure, &backoff).await? {
+    let after = jobs::fail(conn, claimed, failure, &backoff).await?;
+    if let AfterFailure::Retrying { .. } = after {
+        handlers::on_retry(conn, &claimed.job).await?;
+    }
+
+    match after {
         AfterFailure::Retrying { at } => tracing::warn!(
             job.id = claimed.id,
             job.kind = claimed.job.kind(),

@@ -79,6 +79,19 @@ async fn set_site(app: &TestApp, generation: bool, max_per_page: i32) {
         .unwrap();
 }
 
+/// The outbox id of the app's (only) synthesis job.
+async fn synthesis_job(app: &TestApp) -> i64 {
+    use orator_domain::schema::job_outbox;
+
+    let mut conn = app.db.conn().await;
+    job_outbox::table
+        .filter(job_outbox::kind.eq("synthesize_audio"))
+        .select(job_outbox::id)
+        .first(&mut conn)
+        .await
+        .unwrap()
+}
+
 /// Decodes an MP3 with the `lame` program; `Err` when it reports a problem.
 fn decode_with_lame(mp3: &[u8]) -> Result<Vec<u8>, String> {
     use std::io::Write;
@@ -487,8 +500,11 @@ async fn polly_throttling_is_retried_into_one_ready_audio() {
 
     let asked = ask(&app, &who, page.id, "Joanna").await;
     let audio: Uuid = asked.json()["id"].as_str().unwrap().parse().unwrap();
+    orator_worker::process(&app.worker_context(), synthesis_job(&app).await).await.unwrap();
+    let between = audio_row(&app, audio).await;
     app.run_jobs_to_completion(JOB_TIME).await;
 
+    assert_eq!(between.status, "queued", "waiting for its next attempt");
     let row = audio_row(&app, audio).await;
     assert_eq!(row.status, "ready");
     assert_eq!(row.engine, "polly");
@@ -547,16 +563,7 @@ async fn a_worker_lost_mid_synthesis_is_recovered_by_the_sweeper() {
     let (_document, page) = app.ready_page(owner.id, "Crash", PROSE).await;
     let asked = ask(&app, &who, page.id, "Matthew").await;
     let audio: Uuid = asked.json()["id"].as_str().unwrap().parse().unwrap();
-    let job = {
-        use orator_domain::schema::job_outbox;
-        let mut conn = app.db.conn().await;
-        job_outbox::table
-            .filter(job_outbox::kind.eq("synthesize_audio"))
-            .select(job_outbox::id)
-            .first::<i64>(&mut conn)
-            .await
-            .unwrap()
-    };
+    let job = synthesis_job(&app).await;
 
     // A worker claims the job and the audio, then dies: its lease runs out.
     let mut conn = app.db.conn().await;
@@ -581,16 +588,7 @@ async fn a_lost_last_attempt_fails_the_audio_instead_of_leaving_it_synthesizing(
     let (owner, who) = app.signed_in().await;
     let (_document, page) = app.ready_page(owner.id, "Last", PROSE).await;
     let audio = ask(&app, &who, page.id, "Joanna").await.json()["id"].as_str().unwrap().to_owned();
-    let job: i64 = {
-        use orator_domain::schema::job_outbox;
-        let mut conn = app.db.conn().await;
-        job_outbox::table
-            .filter(job_outbox::kind.eq("synthesize_audio"))
-            .select(job_outbox::id)
-            .first(&mut conn)
-            .await
-            .unwrap()
-    };
+    let job = synthesis_job(&app).await;
 
     let mut conn = app.db.conn().await;
     jobs::claim(&mut conn, job, chrono::Duration::milliseconds(-1)).await.unwrap().unwrap();
@@ -743,4 +741,28 @@ async fn polly_audio_is_stored_in_s3_and_streams_from_a_presigned_url() {
     assert_eq!(i64::try_from(probed.duration_ms).unwrap(), ready["duration_ms"].as_i64().unwrap());
     let key = audios::storage_key(document.id, page.id, audio.parse().unwrap());
     assert!(s3.object_file(&key).is_file(), "the object is in the bucket under its key");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_engine_call_rate_is_shared_by_every_replica() {
+    use orator_kv::Decision;
+
+    let app = TestApp::new().await;
+    let replica = app.replica().await;
+
+    let mut allowed = 0;
+    let mut waits = Vec::new();
+    for kv in [&app.state.kv, &replica.state.kv, &app.state.kv, &replica.state.kv] {
+        for _ in 0..3 {
+            match kv.take_slot("speech-calls", 5).await.unwrap() {
+                Decision::Allowed => allowed += 1,
+                Decision::Limited { retry_after } => waits.push(retry_after),
+            }
+        }
+    }
+
+    // All twelve calls fall in one or two one-second windows: at most ten fit.
+    assert!((5..=10).contains(&allowed), "{allowed} calls allowed");
+    assert!(!waits.is_empty());
+    assert!(waits.iter().all(|wait| *wait <= Duration::from_secs(1) && !wait.is_zero()));
 }
