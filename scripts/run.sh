@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 
 export AWS_EC2_METADATA_DISABLED=true
 export ORATOR_SECURE_COOKIES="${ORATOR_SECURE_COOKIES:-false}"
+scripts/setup.sh runtime
 scripts/services.sh
 
 exec cargo run -p orator -- all "$@"

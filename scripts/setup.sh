@@ -1,7 +1,15 @@
 #!/usr/bin/env bash
-# Installs what building and testing Orator needs beyond the Rust toolchain:
-# Debian packages, and the diesel CLI used to check schema.rs against the migrations.
+# Installs what Orator needs beyond the Rust toolchain. Each step is skipped when already done.
+#   scripts/setup.sh           everything CI uses
+#   scripts/setup.sh runtime   the Debian packages the service builds and speaks with
+#   scripts/setup.sh test      those, plus the S3-compatible server the tests run against
 set -euo pipefail
+
+scope="${1:-all}"
+case "$scope" in
+  all | runtime | test) ;;
+  *) echo "usage: scripts/setup.sh [runtime|test]" >&2; exit 2 ;;
+esac
 
 DIESEL_VERSION=2.3.14
 # A local S3-compatible server that verifies signatures, for the S3 storage tests.
@@ -19,7 +27,11 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
-if ! diesel --version 2>/dev/null | grep -q "$DIESEL_VERSION"; then
+if [ "$scope" = runtime ]; then
+  exit 0
+fi
+
+if [ "$scope" = all ] && ! diesel --version 2>/dev/null | grep -q "$DIESEL_VERSION"; then
   echo "installing diesel_cli $DIESEL_VERSION"
   cargo install diesel_cli --version "$DIESEL_VERSION" --no-default-features \
     --features postgres --locked --quiet

@@ -4,6 +4,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 export AWS_EC2_METADATA_DISABLED=true
+scripts/setup.sh test
 scripts/services.sh
 
 # Each test migrates its own schema in this database; start from a clean one.
