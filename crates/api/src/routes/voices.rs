@@ -67,14 +67,10 @@ pub(crate) async fn known_voice(state: &AppState, id: &str) -> ApiResult<Voice> 
     voices.into_iter().find(|voice| voice.id == id).ok_or(ApiError::new(ErrorCode::UnknownVoice))
 }
 
-/// Maps an engine failure met while serving a request.
+/// Maps an engine failure met while serving a request: 503 with `Retry-After` (added at the
+/// edge); the cause is logged, never shown.
 pub(crate) fn engine_error(err: EngineError) -> ApiError {
-    let retry_after = 30;
-    ApiError {
-        retry_after_secs: Some(retry_after),
-        cause: Some(Box::new(err)),
-        ..ApiError::new(ErrorCode::SpeechEngineUnavailable)
-    }
+    ApiError { cause: Some(Box::new(err)), ..ApiError::new(ErrorCode::SpeechEngineUnavailable) }
 }
 
 /// The speech engine's voices.
@@ -122,6 +118,39 @@ fn preview_key(engine: &str, voice: &str) -> String {
     format!("previews/{engine}/{}.mp3", hex::encode(&digest[..16]))
 }
 
+/// The storage key of a voice's preview, speaking and storing it first if there is none.
+/// Two first requests at once both speak the same sample to the same key; either row wins.
+async fn stored_preview(state: &AppState, voice: &Voice) -> ApiResult<String> {
+    let engine = state.speech.name();
+    let stored = {
+        let mut conn = state.conn().await?;
+        audios::preview_key(&mut conn, &voice.id, engine).await?
+    };
+    if let Some(key) = stored {
+        return Ok(key);
+    }
+
+    let sample = pipeline::synthesize_text(
+        state.speech.as_ref(),
+        &Ungated,
+        &Semaphore::new(1),
+        &voice.id,
+        &voice.language,
+        &preview_text(voice),
+    )
+    .await
+    .map_err(|err| match err {
+        pipeline::SynthesisError::Engine(err) => engine_error(err),
+        other => ApiError::internal(other),
+    })?;
+    let key = preview_key(engine, &voice.id);
+    state.storage.put(&key, sample.audio.bytes, "audio/mpeg").await.map_err(storage_error)?;
+
+    let mut conn = state.conn().await?;
+    audios::save_preview(&mut conn, &voice.id, engine, &key).await?;
+    Ok(key)
+}
+
 /// A short sample of a voice: generated on first request, stored, then served from a signed
 /// URL.
 #[utoipa::path(
@@ -146,38 +175,7 @@ pub async fn voice_preview(
         .into_iter()
         .find(|voice| voice.id == voice_id)
         .ok_or(ApiError::new(ErrorCode::NotFound))?;
-    let engine = state.speech.name();
-    let mut conn = state.conn().await?;
-
-    let stored = audios::preview_key(&mut conn, &voice.id, engine).await?;
-    let key = match stored {
-        Some(key) => key,
-        None => {
-            drop(conn);
-            let key = preview_key(engine, &voice.id);
-            let sample = pipeline::synthesize_text(
-                state.speech.as_ref(),
-                &Ungated,
-                &Semaphore::new(1),
-                &voice.id,
-                &voice.language,
-                &preview_text(&voice),
-            )
-            .await
-            .map_err(|err| match err {
-                pipeline::SynthesisError::Engine(err) => engine_error(err),
-                other => ApiError::internal(other),
-            })?;
-            state
-                .storage
-                .put(&key, sample.audio.bytes, "audio/mpeg")
-                .await
-                .map_err(storage_error)?;
-            let mut conn = state.conn().await?;
-            audios::save_preview(&mut conn, &voice.id, engine, &key).await?;
-            key
-        }
-    };
+    let key = stored_preview(&state, &voice).await?;
 
     let options = SignedGet {
         expires_in: std::time::Duration::from_secs(state.config.signed_url_ttl_secs),
