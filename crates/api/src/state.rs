@@ -59,6 +59,25 @@ impl AppState {
         }
     }
 
+    /// A signed URL for a stored MP3 (inline, or as an attachment under `download_name`),
+    /// valid for the configured signed-URL lifetime.
+    pub async fn signed_audio_url(
+        &self,
+        key: &str,
+        download_name: Option<String>,
+    ) -> Result<orator_storage::SignedUrl, crate::error::ApiError> {
+        let options = orator_storage::SignedGet {
+            expires_in: std::time::Duration::from_secs(self.config.signed_url_ttl_secs),
+            content_type: "audio/mpeg".to_owned(),
+            download_name,
+        };
+
+        self.storage
+            .signed_get(key, &options)
+            .await
+            .map_err(crate::routes::documents::storage_error)
+    }
+
     /// A database connection, or 503 when none can be had.
     pub async fn conn(&self) -> Result<orator_domain::DbConn, crate::error::ApiError> {
         Ok(orator_domain::db::conn(&self.db).await?)

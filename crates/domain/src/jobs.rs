@@ -320,6 +320,11 @@ impl Failure {
         Self { code: code.to_owned(), message: truncate(message), permanent: false }
     }
 
+    /// The attempt of a worker that stopped without reporting (its lease ran out).
+    pub fn lease_lost() -> Self {
+        Self::transient("lease_expired", "the worker running this job stopped")
+    }
+
     /// A failure no retry can fix.
     pub fn permanent(code: &str, message: &str) -> Self {
         Self { code: code.to_owned(), message: truncate(message), permanent: true }
@@ -454,7 +459,7 @@ pub struct Swept {
 /// data).
 pub async fn sweep(conn: &mut AsyncPgConnection, stuck_after: Duration) -> Result<Swept, DbError> {
     let now = Utc::now();
-    let lost = Failure::transient("lease_expired", "the worker running this job stopped");
+    let lost = Failure::lease_lost();
 
     conn.transaction(async |conn| {
         let expired: Vec<(i64, String, i32, i32, serde_json::Value)> = job_outbox::table

@@ -115,16 +115,8 @@ impl Kv {
     ) -> Result<Decision, KvError> {
         let key = self.key(&["rl", bucket, &hash_subject(subject)]);
         let window_ms = u64::try_from(limit.window.as_millis()).unwrap_or(u64::MAX);
-        let mut conn = self.conn.clone();
 
-        let script = redis::Script::new(HIT_SCRIPT);
-        let mut invocation = script.key(&key);
-        invocation.arg(window_ms);
-        let run = invocation.invoke_async::<(u64, i64)>(&mut conn);
-        let (count, ttl_ms) = match tokio::time::timeout(self.timeout, run).await {
-            Ok(reply) => reply?,
-            Err(_) => return Err(timeout_error()),
-        };
+        let (count, ttl_ms) = self.count(&key, window_ms).await?;
 
         Ok(decide(count, u64::from(limit.max), ttl_ms, limit.window))
     }
@@ -134,22 +126,29 @@ impl Kv {
     /// window turns (no one-second floor, unlike [`Kv::hit`]), so callers can pace themselves.
     pub async fn take_slot(&self, bucket: &str, per_second: u32) -> Result<Decision, KvError> {
         let key = self.key(&["pace", bucket]);
-        let mut conn = self.conn.clone();
 
-        let script = redis::Script::new(HIT_SCRIPT);
-        let mut invocation = script.key(&key);
-        invocation.arg(1000_u64);
-        let run = invocation.invoke_async::<(u64, i64)>(&mut conn);
-        let (count, ttl_ms) = match tokio::time::timeout(self.timeout, run).await {
-            Ok(reply) => reply?,
-            Err(_) => return Err(timeout_error()),
-        };
+        let (count, ttl_ms) = self.count(&key, 1000).await?;
 
         if count <= u64::from(per_second) {
             return Ok(Decision::Allowed);
         }
         let wait = u64::try_from(ttl_ms).unwrap_or(1000).clamp(1, 1000);
         Ok(Decision::Limited { retry_after: Duration::from_millis(wait) })
+    }
+
+    /// Counts one event in the fixed window `key` (opened for `window_ms` by its first event)
+    /// and returns the count with the window's remaining milliseconds.
+    async fn count(&self, key: &str, window_ms: u64) -> Result<(u64, i64), KvError> {
+        let mut conn = self.conn.clone();
+        let script = redis::Script::new(HIT_SCRIPT);
+        let mut invocation = script.key(key);
+        invocation.arg(window_ms);
+
+        let run = invocation.invoke_async::<(u64, i64)>(&mut conn);
+        match tokio::time::timeout(self.timeout, run).await {
+            Ok(reply) => Ok(reply?),
+            Err(_) => Err(timeout_error()),
+        }
     }
 
     /// Says whether `subject` is already over the limit in `bucket`, without counting.

@@ -320,7 +320,7 @@ pub async fn sweep_once(ctx: &WorkerContext, stuck_after: chrono::Duration) -> R
     let mut conn = db::conn(&ctx.db).await?;
     let swept = jobs::sweep(&mut conn, stuck_after).await?;
 
-    let lost = Failure::transient("job_lease_expired", "the worker running this job stopped");
+    let lost = Failure::lease_lost();
     for job in &swept.gave_up {
         handlers::on_give_up(&mut conn, job, &lost).await?;
     }

@@ -79,6 +79,19 @@ async fn set_site(app: &TestApp, generation: bool, max_per_page: i32) {
         .unwrap();
 }
 
+/// The access-log actions recorded for an audio, oldest first.
+async fn logged_actions(app: &TestApp, audio: Uuid) -> Vec<String> {
+    let mut conn = app.db.conn().await;
+
+    access_log::table
+        .filter(access_log::audio_id.eq(audio))
+        .order(access_log::id)
+        .select(access_log::action)
+        .load(&mut conn)
+        .await
+        .unwrap()
+}
+
 /// The outbox id of the app's (only) synthesis job.
 async fn synthesis_job(app: &TestApp) -> i64 {
     use orator_domain::schema::job_outbox;
@@ -376,14 +389,7 @@ async fn deleting_frees_the_voice_but_keeps_the_lifetime_count() {
     assert_eq!(over.code(), "audio_quota_exhausted", "deleted audios still count");
     assert_eq!(listed["items"].as_array().unwrap().len(), 2);
     assert_eq!(listed["quota"], json!({ "used": 3, "max": 3, "remaining": 0 }));
-    let mut conn = app.db.conn().await;
-    let actions: Vec<String> = access_log::table
-        .filter(access_log::audio_id.eq(first.parse::<Uuid>().unwrap()))
-        .order(access_log::id)
-        .select(access_log::action)
-        .load(&mut conn)
-        .await
-        .unwrap();
+    let actions = logged_actions(&app, first.parse().unwrap()).await;
     assert_eq!(actions, ["generate", "delete"]);
 }
 
@@ -407,14 +413,7 @@ async fn downloads_redirect_to_an_attachment_named_after_the_page() {
     assert!(disposition.starts_with("attachment;"), "{disposition}");
     assert!(disposition.contains("page 1 - en-us.mp3"), "{disposition}");
     assert!(!disposition.contains('/') || disposition.contains("filename*="), "{disposition}");
-    let mut conn = app.db.conn().await;
-    let actions: Vec<String> = access_log::table
-        .filter(access_log::audio_id.eq(audio.parse::<Uuid>().unwrap()))
-        .order(access_log::id)
-        .select(access_log::action)
-        .load(&mut conn)
-        .await
-        .unwrap();
+    let actions = logged_actions(&app, audio.parse().unwrap()).await;
     assert_eq!(actions, ["generate", "download"]);
 }
 

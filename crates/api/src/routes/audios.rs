@@ -10,7 +10,6 @@ use orator_domain::documents::{self, Page};
 use orator_domain::settings::{self, SiteSettings};
 use orator_domain::shares::Action;
 use orator_kv::{Decision, Limit};
-use orator_storage::SignedGet;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -19,8 +18,8 @@ use validator::Validate;
 use crate::auth::{self, AuthUser};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::i18n::Locale;
-use crate::routes::documents::{authorize, document_error, storage_error};
-use crate::routes::voices::{engine_error, known_voice};
+use crate::routes::documents::{authorize, document_error};
+use crate::routes::voices::known_voice;
 use crate::state::AppState;
 
 /// Why synthesis failed.
@@ -332,13 +331,8 @@ async fn signed_listen(
     } else {
         None
     };
-    let options = SignedGet {
-        expires_in: std::time::Duration::from_secs(state.config.signed_url_ttl_secs),
-        content_type: "audio/mpeg".to_owned(),
-        download_name,
-    };
 
-    let signed = state.storage.signed_get(key, &options).await.map_err(storage_error)?;
+    let signed = state.signed_audio_url(key, download_name).await?;
 
     let site = site_settings(state).await?;
     let actor = auth::actor(req, state, caller);
@@ -441,6 +435,7 @@ pub async fn delete_audio(
         (status = 403, description = "`permission_denied`, `generation_disabled`, `email_unverified` or `csrf_failed`", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 404, description = "`not_found`", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 409, description = "`not_failed`", body = crate::problem::Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`unknown_voice`: the engine no longer offers the voice", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`", body = crate::problem::Problem, content_type = "application/problem+json"),
         (status = 503, description = "`speech_engine_unavailable`", body = crate::problem::Problem, content_type = "application/problem+json"),
     )
@@ -462,9 +457,8 @@ pub async fn retry_audio(
     if audio.status != "failed" {
         return Err(ApiError::new(ErrorCode::NotFailed));
     }
-    if !state.speech.available().await {
-        return Err(engine_error(orator_speech::EngineError::Unavailable));
-    }
+    // From the cached catalogue: 503 when the engine is missing, 422 if the voice is gone.
+    known_voice(&state, &audio.voice).await?;
     let limit = Limit {
         max: state.config.audio_retries_per_hour,
         window: std::time::Duration::from_secs(3600),

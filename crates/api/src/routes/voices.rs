@@ -5,7 +5,6 @@ use actix_web::{HttpResponse, get, web};
 use orator_domain::audios;
 use orator_speech::pipeline::{self, Ungated};
 use orator_speech::{EngineError, Voice};
-use orator_storage::SignedGet;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use tokio::sync::Semaphore;
@@ -177,12 +176,7 @@ pub async fn voice_preview(
         .ok_or(ApiError::new(ErrorCode::NotFound))?;
     let key = stored_preview(&state, &voice).await?;
 
-    let options = SignedGet {
-        expires_in: std::time::Duration::from_secs(state.config.signed_url_ttl_secs),
-        content_type: "audio/mpeg".to_owned(),
-        download_name: None,
-    };
-    let signed = state.storage.signed_get(&key, &options).await.map_err(storage_error)?;
+    let signed = state.signed_audio_url(&key, None).await?;
 
     Ok(HttpResponse::Found()
         .insert_header((header::LOCATION, signed.url))
