@@ -115,6 +115,11 @@ pub fn document_json() -> String {
     json
 }
 
+/// The same document as YAML, as checked in under `openapi/openapi.yaml`.
+pub fn document_yaml() -> String {
+    document().to_yaml().unwrap_or_default()
+}
+
 /// The OpenAPI document of this API.
 #[utoipa::path(
     tag = "platform",

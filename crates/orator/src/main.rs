@@ -37,8 +37,12 @@ enum Command {
     All(RunArgs),
     /// Applies pending database migrations and exits.
     Migrate,
-    /// Prints the OpenAPI document to standard output.
-    Openapi,
+    /// Prints the OpenAPI document to standard output, as JSON or with `--yaml` as YAML.
+    Openapi {
+        /// Print YAML instead of JSON.
+        #[arg(long)]
+        yaml: bool,
+    },
     /// Prints every setting with its default and meaning, as a Markdown table.
     Settings,
     /// Administrative tasks.
@@ -74,8 +78,12 @@ enum AdminCommand {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
-        Command::Openapi => {
-            print!("{}", orator_api::openapi::document_json());
+        Command::Openapi { yaml } => {
+            if yaml {
+                print!("{}", orator_api::openapi::document_yaml());
+            } else {
+                print!("{}", orator_api::openapi::document_json());
+            }
             return ExitCode::SUCCESS;
         }
         Command::Settings => {
@@ -158,7 +166,7 @@ async fn run(command: Command, config: Arc<Config>) -> anyhow::Result<()> {
         Command::Admin { command: AdminCommand::Create { email, password_stdin, name } } => {
             create_staff(&config, &email, password_stdin, name.as_deref()).await
         }
-        Command::Openapi | Command::Settings => Ok(()),
+        Command::Openapi { .. } | Command::Settings => Ok(()),
     }
 }
 

@@ -71,14 +71,19 @@ async fn served_openapi_document_is_version_3_1_with_security_schemes() {
 
 #[test]
 fn checked_in_openapi_matches_the_code() {
-    let generated = orator_api::openapi::document_json();
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../openapi/openapi.json");
-    let checked_in = std::fs::read_to_string(path).unwrap_or_default();
+    let generated = [
+        ("openapi.json", orator_api::openapi::document_json(), ""),
+        ("openapi.yaml", orator_api::openapi::document_yaml(), " --yaml"),
+    ];
 
-    assert!(
-        generated == checked_in,
-        "openapi/openapi.json is stale: run `cargo run -p orator -- openapi > openapi/openapi.json`"
-    );
+    for (file, document, flag) in generated {
+        let path = format!("{}/../openapi/{file}", env!("CARGO_MANIFEST_DIR"));
+        let checked_in = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            document == checked_in,
+            "openapi/{file} is stale: run `cargo run -p orator -- openapi{flag} > openapi/{file}`"
+        );
+    }
 }
 
 #[tokio::test(flavor = "multi_thread")]
