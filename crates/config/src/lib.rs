@@ -488,6 +488,20 @@ mod tests {
     }
 
     #[test]
+    fn the_speech_engine_defaults_to_polly_only_when_a_region_is_set() {
+        let choice = |pairs: &[(&str, &str)]| config_with(pairs).unwrap().speech_engine_choice();
+
+        assert_eq!(choice(&[]), SpeechEngineChoice::Local);
+        assert_eq!(choice(&[("AWS_REGION", "eu-west-1")]), SpeechEngineChoice::Polly);
+        assert_eq!(
+            choice(&[("AWS_REGION", "eu-west-1"), ("ORATOR_SPEECH_ENGINE", "local")]),
+            SpeechEngineChoice::Local
+        );
+        assert_eq!(choice(&[("ORATOR_SPEECH_ENGINE", "polly")]), SpeechEngineChoice::Polly);
+        assert!(config_with(&[("ORATOR_SPEECH_ENGINE", "festival")]).is_err());
+    }
+
+    #[test]
     fn defaults_are_valid() {
         let config = config_with(&[]).unwrap();
 

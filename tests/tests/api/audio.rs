@@ -206,6 +206,9 @@ async fn local_audio_plays_decodes_and_matches_its_duration() {
     assert!(pcm.len() > 44, "decoded to {} bytes", pcm.len());
     let char_count = ready["char_count"].as_i64().unwrap();
     assert!(char_count > 50 && char_count < i64::try_from(PROSE.len()).unwrap());
+    let listened = audio_json(&app, &who, &audio).await;
+    assert!(listened["last_played_at"].is_string(), "the play was recorded");
+    assert_eq!(logged_actions(&app, audio.parse().unwrap()).await, ["generate", "play"]);
 }
 
 #[tokio::test(flavor = "multi_thread")]
